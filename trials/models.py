@@ -220,10 +220,7 @@ class StudyQuerySet(models.QuerySet):
 
     def with_flags(self) -> StudyQuerySet:
         """Annotate `has_results` and `has_serious_ae` as subqueries: no per-row queries in lists."""
-        return self.annotate(
-            has_results=Exists(OutcomeMeasure.objects.filter(study=OuterRef("pk")).exclude(value=None, change_value=None)),
-            has_serious_ae=Exists(AdverseEvent.objects.filter(study=OuterRef("pk")).serious_reported()),
-        )
+        return self.annotate(has_results=has_results_exists(), has_serious_ae=has_serious_ae_exists())
 
 
 class Study(Localized, models.Model):
@@ -271,6 +268,9 @@ class Study(Localized, models.Model):
         ordering = ["accession"]
         verbose_name = _("study")
         verbose_name_plural = _("studies")
+        permissions = [
+            ("publish_study", "Can publish, retract and request changes to studies"),
+        ]
         indexes = [
             models.Index(fields=["curation_state", "-updated_at"], name="trials_study_state_updated"),
             models.Index(fields=["start_date"], name="trials_study_start"),
@@ -797,3 +797,12 @@ class AdverseEvent(Localized, CohortInStudyMixin, models.Model):
         if self.n_affected is None or not self.n_at_risk:
             return None
         return round(100 * self.n_affected / self.n_at_risk, 1)
+
+
+def has_results_exists() -> Exists:
+    """A study "has results" when at least one outcome carries a number (not only a sentence)."""
+    return Exists(OutcomeMeasure.objects.filter(study=OuterRef("pk")).exclude(value=None, change_value=None))
+
+
+def has_serious_ae_exists() -> Exists:
+    return Exists(AdverseEvent.objects.filter(study=OuterRef("pk")).serious_reported())

@@ -1,0 +1,56 @@
+# Two commands for a new user: `make run` and `make test` (see README.md).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+export DEBUG ?= 1
+PG_TEST_URL ?= postgres://postgres@127.0.0.1:5432/neurocell_test
+
+.PHONY: run test install migrate seed serve lint check test-sqlite test-postgres messages clean
+
+$(BIN)/python:
+	$(PYTHON) -c 'import sys; sys.exit("Python >= 3.11 is required") if sys.version_info < (3, 11) else None'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+install: $(VENV)/.installed
+
+migrate: install
+	$(BIN)/python manage.py migrate --no-input
+
+seed: migrate
+	$(BIN)/python manage.py import_studies
+	$(BIN)/python manage.py ensure_curator
+
+serve:
+	$(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
+
+run: seed serve
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+check: install
+	$(BIN)/python manage.py check
+	$(BIN)/python manage.py makemigrations --check --dry-run
+
+test-sqlite: install
+	DATABASE_URL= $(BIN)/pytest -q
+
+# PostgreSQL: DATABASE_URL when it names one, else the local server; skipped (CI: failed) when unreachable.
+test-postgres: install
+	@url="$${DATABASE_URL:-$(PG_TEST_URL)}"; case "$$url" in postgres*) ;; *) url="$(PG_TEST_URL)";; esac; \
+	if $(BIN)/python -c "import psycopg,sys; psycopg.connect(sys.argv[1].rsplit('/',1)[0]+'/postgres', connect_timeout=3).close()" "$$url" 2>/dev/null; then \
+		DATABASE_URL="$$url" $(BIN)/pytest -q; \
+	elif [ -n "$$CI" ]; then echo "PostgreSQL is not reachable at $$url: CI requires it" >&2; exit 1; \
+	else echo "PostgreSQL not reachable at $$url: skipping the PostgreSQL run"; fi
+
+test: lint check test-sqlite test-postgres
+
+clean:
+	rm -rf $(VENV) staticfiles .pytest_cache

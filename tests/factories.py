@@ -1,0 +1,146 @@
+"""Factories for tests: `StudyFactory()` is a published interventional study with nothing else;
+`full_study()` adds a cohort, a cell product, an outcome and an adverse event."""
+
+import factory
+
+from trials import choices as c
+from trials import models as m
+
+
+class ConditionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = m.Condition
+        django_get_or_create = ("slug",)
+
+    slug = factory.Sequence(lambda n: f"condition-{n}")
+    name = factory.LazyAttribute(lambda o: o.slug.replace("-", " ").capitalize())
+    name_zh = ""
+
+
+class CellTypeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = m.CellType
+        django_get_or_create = ("slug",)
+
+    slug = factory.Sequence(lambda n: f"cell-type-{n}")
+    name = factory.LazyAttribute(lambda o: o.slug.replace("-", " ").capitalize())
+    category = c.CellCategory.MSC
+
+
+class InstrumentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = m.Instrument
+        django_get_or_create = ("slug",)
+
+    slug = factory.Sequence(lambda n: f"instrument-{n}")
+    name = factory.LazyAttribute(lambda o: o.slug.upper())
+    abbreviation = factory.LazyAttribute(lambda o: o.slug.upper())
+    direction = c.Direction.HIGHER_IS_BETTER
+
+
+class SourceDocumentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = m.SourceDocument
+        django_get_or_create = ("key",)
+
+    key = factory.Sequence(lambda n: f"doc-{n}")
+    title = factory.Sequence(lambda n: f"Source document {n}")
+    language = c.Language.ZH
+
+
+class StudyFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = m.Study
+
+    accession = factory.Sequence(lambda n: f"NCR-{900000 + n:06d}")
+    title = factory.Sequence(lambda n: f"Cell therapy study {n}")
+    study_type = c.StudyType.INTERVENTIONAL
+    phase = c.Phase.PHASE1
+    overall_status = c.OverallStatus.COMPLETED
+    curation_state = c.CurationState.PUBLISHED
+
+
+class CohortFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = m.Cohort
+
+    study = factory.SubFactory(StudyFactory)
+    label = factory.Sequence(lambda n: f"Arm {n}")
+    role = c.CohortRole.EXPERIMENTAL
+    n_enrolled = 10
+
+
+class InterventionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = m.Intervention
+
+    cohort = factory.SubFactory(CohortFactory)
+    kind = c.InterventionKind.CELL_PRODUCT
+    name = "Umbilical cord MSC"
+    cell_type = factory.SubFactory(CellTypeFactory, slug="umbilical-cord-msc", name="Umbilical cord MSC")
+    source_tissue = c.SourceTissue.UMBILICAL_CORD
+    donor = c.Donor.ALLOGENEIC
+    route = c.Route.INTRATHECAL
+    dose_cells_per_kg = 1e6
+
+
+class OutcomeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = m.OutcomeMeasure
+
+    study = factory.SubFactory(StudyFactory)
+    cohort = None
+    instrument = factory.SubFactory(InstrumentFactory, slug="alsfrs-r", name="ALSFRS-R", direction=c.Direction.HIGHER_IS_BETTER)
+    statistic = c.Statistic.MEAN
+    timepoint = 6
+    timepoint_unit = c.TimeUnit.MONTH
+    baseline_value = 30.0
+    value = 28.0
+
+
+class AdverseEventFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = m.AdverseEvent
+
+    study = factory.SubFactory(StudyFactory)
+    cohort = None
+    term = "Headache"
+    organ_class = c.OrganClass.NERVOUS
+    serious = c.Seriousness.NON_SERIOUS
+    n_affected = 1
+    n_at_risk = 10
+
+
+class RegistryIdentifierFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = m.RegistryIdentifier
+
+    study = factory.SubFactory(StudyFactory)
+    registry = c.Registry.NCT
+    value = factory.Sequence(lambda n: f"NCT{10000000 + n:08d}")
+
+
+class PublicationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = m.Publication
+
+    study = factory.SubFactory(StudyFactory)
+    title = factory.Sequence(lambda n: f"Results of study {n}")
+    doi = factory.Sequence(lambda n: f"10.1000/test.{n}")
+    pmid = factory.Sequence(lambda n: str(30000000 + n))
+
+
+def full_study(**study_fields) -> m.Study:
+    """A published study with one condition, a cohort with a cell product, one numeric outcome,
+    one serious adverse event, a registry id and a publication."""
+    study = StudyFactory(**study_fields)
+    condition = ConditionFactory(slug="amyotrophic-lateral-sclerosis", name="Amyotrophic lateral sclerosis")
+    m.StudyCondition.objects.create(study=study, condition=condition)
+    m.StudyCountry.objects.create(study=study, country="CN")
+    cohort = CohortFactory(study=study)
+    InterventionFactory(cohort=cohort)
+    OutcomeFactory(study=study, cohort=cohort)
+    AdverseEventFactory(study=study, cohort=cohort, term="Death", serious=c.Seriousness.SERIOUS, n_affected=1)
+    RegistryIdentifierFactory(study=study)
+    PublicationFactory(study=study)
+    return study

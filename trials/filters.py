@@ -1,0 +1,273 @@
+"""The one FilterSet behind the public search page, its CSV, the API list and the facet counts.
+
+Every filter is a subquery on the study (`pk__in` / `Exists`), never a join on the study list, so no
+filter can duplicate rows and the page query stays one query whatever is selected.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import django_filters as df
+from django import forms
+from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
+from django.db import connection
+from django.db.models import Case, Count, Exists, F, IntegerField, OuterRef, Q, QuerySet, Value, When
+from django.utils.translation import gettext_lazy as _
+from django_countries import countries
+
+from . import choices as c
+from . import models as m
+
+MAX_PAGE_SIZE = 1000
+
+
+def condition_closure() -> dict[int, set[int]]:
+    """Each condition's id -> itself and every narrower condition's id (one query)."""
+    edges = list(m.Condition.objects.values_list("pk", "parent_id"))
+    children: dict[int | None, list[int]] = {}
+    for pk, parent in edges:
+        children.setdefault(parent, []).append(pk)
+    closure: dict[int, set[int]] = {}
+    for pk, _parent in edges:
+        found, frontier = {pk}, [pk]
+        while frontier:
+            frontier = [child for node in frontier for child in children.get(node, []) if child not in found]
+            found.update(frontier)
+        closure[pk] = found
+    return closure
+
+
+def intervention_exists(**lookups) -> Exists:
+    return Exists(m.Intervention.objects.filter(cohort__study=OuterRef("pk"), **lookups))
+
+
+class SlugMultipleFilter(df.MultipleChoiceFilter):
+    """Vocabulary filter by slug: `?cell_type=umbilical-cord-msc&cell_type=bone-marrow-msc` (any of)."""
+
+    def __init__(self, *args, vocabulary: type, **kwargs):
+        self.vocabulary = vocabulary
+        super().__init__(*args, **kwargs)
+
+    def get_choices(self):
+        return [(slug, name) for slug, name in self.vocabulary.objects.values_list("slug", "name")]
+
+    @property
+    def field(self):
+        # Choices come from the vocabulary at request time, not at import time.
+        self.extra["choices"] = self.get_choices
+        return super().field
+
+
+class StudyFilterSet(df.FilterSet):
+    q = df.CharFilter(label=_("Search"), method="filter_q", help_text=_("Titles, summaries, registry ids, DOI, PMID."))
+    condition = SlugMultipleFilter(
+        vocabulary=m.Condition, label=_("Condition"), method="filter_condition", help_text=_("Includes narrower conditions.")
+    )
+    cell_type = SlugMultipleFilter(vocabulary=m.CellType, label=_("Cell type"), method="filter_cell_type")
+    cell_category = df.MultipleChoiceFilter(choices=c.CellCategory.choices, label=_("Cell category"), method="filter_cell_category")
+    source_tissue = df.MultipleChoiceFilter(choices=c.SourceTissue.choices, label=_("Source tissue"), method="filter_source_tissue")
+    donor = df.MultipleChoiceFilter(choices=c.Donor.choices, label=_("Donor"), method="filter_donor")
+    route = df.MultipleChoiceFilter(choices=c.Route.choices, label=_("Route"), method="filter_route")
+    phase = df.MultipleChoiceFilter(choices=c.Phase.choices, label=_("Phase"))
+    status = df.MultipleChoiceFilter(field_name="overall_status", choices=c.OverallStatus.choices, label=_("Status"))
+    study_type = df.MultipleChoiceFilter(choices=c.StudyType.choices, label=_("Study type"))
+    country = df.MultipleChoiceFilter(choices=list(countries), label=_("Country"), method="filter_country")
+    instrument = SlugMultipleFilter(vocabulary=m.Instrument, label=_("Outcome instrument"), method="filter_instrument")
+    start_year_min = df.NumberFilter(label=_("Started from (year)"), method="filter_start_year_min", min_value=1900, max_value=2200)
+    start_year_max = df.NumberFilter(label=_("Started until (year)"), method="filter_start_year_max", min_value=1900, max_value=2200)
+    enrollment_min = df.NumberFilter(field_name="enrollment", lookup_expr="gte", label=_("Enrollment from"), min_value=0)
+    enrollment_max = df.NumberFilter(field_name="enrollment", lookup_expr="lte", label=_("Enrollment up to"), min_value=0)
+    has_results = df.BooleanFilter(label=_("Has results"), method="filter_has_results", widget=forms.NullBooleanSelect)
+    has_serious_ae = df.BooleanFilter(label=_("Has serious adverse events"), method="filter_has_serious_ae", widget=forms.NullBooleanSelect)
+    ordering = df.ChoiceFilter(
+        label=_("Sort by"),
+        method="filter_ordering",
+        empty_label=None,
+        choices=[
+            ("relevance", _("Relevance")),
+            ("-start_date", _("Newest first")),
+            ("start_date", _("Oldest first")),
+            ("-enrollment", _("Largest enrollment")),
+            ("enrollment", _("Smallest enrollment")),
+            ("-phase", _("Latest phase")),
+            ("phase", _("Earliest phase")),
+            ("-updated_at", _("Recently updated")),
+            ("accession", _("Accession")),
+        ],
+    )
+
+    class Meta:
+        model = m.Study
+        fields: list[str] = []
+
+    # Facets: name -> how to count it. Exposed for the page and the API alike.
+    FACETS = ["condition", "cell_type", "cell_category", "source_tissue", "donor", "route", "phase", "status", "study_type", "country", "instrument", "has_results", "has_serious_ae"]  # fmt: skip
+
+    @property
+    def qs(self) -> QuerySet:
+        queryset = super().qs
+        if "ordering" not in self.form.cleaned_data or not self.form.cleaned_data.get("ordering"):
+            queryset = self.filter_ordering(queryset, "ordering", self.default_ordering())
+        return queryset
+
+    def default_ordering(self) -> str:
+        return "relevance" if self.form.cleaned_data.get("q") else "-updated_at"
+
+    # --- filters ---------------------------------------------------------------------------------
+
+    def filter_q(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        value = value.strip()
+        if not value:
+            return queryset
+        identifiers = Q(
+            Exists(m.RegistryIdentifier.objects.filter(study=OuterRef("pk"), value__icontains=value))
+            | Exists(m.Publication.objects.filter(Q(doi__iexact=value) | Q(pmid=value) | Q(pmcid__iexact=value), study=OuterRef("pk")))
+        )
+        # Chinese has no spaces for a full-text parser to split words on, so Chinese fields (and
+        # every field on SQLite) are matched as substrings; English text uses PostgreSQL's ranked search.
+        substring = Q(title_zh__icontains=value) | Q(brief_summary_zh__icontains=value) | Q(acronym__iexact=value)
+        if connection.vendor == "postgresql":
+            vector = SearchVector("title", weight="A", config="english") + SearchVector(
+                "brief_summary", weight="B", config="english"
+            )
+            query = SearchQuery(value, config="english", search_type="websearch")
+            return queryset.annotate(search_rank=SearchRank(vector, query)).filter(
+                Q(search_rank__gt=0) | substring | identifiers
+            )
+        substring |= Q(title__icontains=value) | Q(brief_summary__icontains=value)
+        return queryset.filter(substring | identifiers).annotate(
+            search_rank=Case(When(Q(title__icontains=value) | Q(title_zh__icontains=value), then=Value(2)), default=Value(1))
+        )
+
+    def filter_condition(self, queryset: QuerySet, name: str, value: list[str]) -> QuerySet:
+        if not value:
+            return queryset
+        closure = condition_closure()
+        ids = {pk for slug_pk in m.Condition.objects.filter(slug__in=value).values_list("pk", flat=True) for pk in closure[slug_pk]}
+        return queryset.filter(Exists(m.StudyCondition.objects.filter(study=OuterRef("pk"), condition_id__in=ids)))
+
+    def filter_cell_type(self, queryset, name, value):
+        return queryset.filter(intervention_exists(cell_type__slug__in=value)) if value else queryset
+
+    def filter_cell_category(self, queryset, name, value):
+        return queryset.filter(intervention_exists(cell_type__category__in=value)) if value else queryset
+
+    def filter_source_tissue(self, queryset, name, value):
+        return queryset.filter(intervention_exists(source_tissue__in=value)) if value else queryset
+
+    def filter_donor(self, queryset, name, value):
+        return queryset.filter(intervention_exists(donor__in=value)) if value else queryset
+
+    def filter_route(self, queryset, name, value):
+        return queryset.filter(intervention_exists(kind=c.InterventionKind.CELL_PRODUCT, route__in=value)) if value else queryset
+
+    def filter_country(self, queryset, name, value):
+        return queryset.filter(Exists(m.StudyCountry.objects.filter(study=OuterRef("pk"), country__in=value))) if value else queryset
+
+    def filter_instrument(self, queryset, name, value):
+        return queryset.filter(Exists(m.OutcomeMeasure.objects.filter(study=OuterRef("pk"), instrument__slug__in=value))) if value else queryset
+
+    def filter_start_year_min(self, queryset, name, value):
+        return queryset.filter(start_date__gte=dt.date(int(value), 1, 1))
+
+    def filter_start_year_max(self, queryset, name, value):
+        return queryset.filter(start_date__lte=dt.date(int(value), 12, 31))
+
+    def filter_has_results(self, queryset, name, value):
+        return queryset.filter(m.has_results_exists() if value else ~m.has_results_exists())
+
+    def filter_has_serious_ae(self, queryset, name, value):
+        return queryset.filter(m.has_serious_ae_exists() if value else ~m.has_serious_ae_exists())
+
+    def filter_ordering(self, queryset, name, value):
+        if value == "relevance":
+            if "search_rank" in queryset.query.annotations:
+                return queryset.order_by("-search_rank", "-updated_at", "accession")
+            value = "-updated_at"
+        if value.lstrip("-") == "phase":
+            rank = Case(*[When(phase=code, then=Value(n)) for code, n in c.PHASE_RANK.items()], default=Value(-1), output_field=IntegerField())
+            queryset = queryset.annotate(phase_rank=rank)
+            field = "phase_rank"
+        else:
+            field = value.lstrip("-")
+        ordered = F(field).desc(nulls_last=True) if value.startswith("-") else F(field).asc(nulls_last=True)
+        return queryset.order_by(ordered, "accession")
+
+    # --- facets ----------------------------------------------------------------------------------
+
+    def facet_counts(self) -> dict[str, dict[str, int]]:
+        """For each facet, the number of matching studies per value, given every *other* active filter.
+
+        One query per facet, whatever the number of studies: each groups the facet's rows over the
+        ids of the studies the other filters select.
+        """
+        self.is_valid()
+        counts: dict[str, dict[str, int]] = {}
+        for facet in self.FACETS:
+            others = self.__class__(data=self._data_without(facet), queryset=self.queryset, request=getattr(self, "request", None))
+            others.is_valid()
+            base = others.qs.order_by().values("pk")
+            counts[facet] = FACET_COUNTERS[facet](base)
+        return counts
+
+    def _data_without(self, facet: str):
+        data = self.data.copy() if hasattr(self.data, "copy") else dict(self.data)
+        for key in (facet, "ordering", "page", "page_size", "format", "fields"):
+            if hasattr(data, "pop"):
+                data.pop(key, None)
+        return data
+
+
+def _grouped(queryset: QuerySet, key: str, study_path: str) -> dict[str, int]:
+    rows = queryset.values(key).annotate(n=Count(study_path, distinct=True)).order_by()
+    return {row[key]: row["n"] for row in rows if row[key] not in (None, "")}
+
+
+def _count_conditions(base) -> dict[str, int]:
+    closure = condition_closure()
+    slugs = dict(m.Condition.objects.values_list("pk", "slug"))
+    aggregates = {
+        f"c{pk}": Count("study", distinct=True, filter=Q(condition_id__in=ids)) for pk, ids in closure.items()
+    }
+    if not aggregates:
+        return {}
+    totals = m.StudyCondition.objects.filter(study__in=base).aggregate(**aggregates)
+    return {slugs[int(key[1:])]: n for key, n in totals.items()}
+
+
+def _count_interventions(key: str):
+    def count(base) -> dict[str, int]:
+        rows = m.Intervention.objects.filter(cohort__study__in=base)
+        if key == "route":
+            rows = rows.filter(kind=c.InterventionKind.CELL_PRODUCT)
+        return _grouped(rows, key, "cohort__study")
+
+    return count
+
+
+def _count_flag(exists_filter):
+    def count(base) -> dict[str, int]:
+        totals = m.Study.objects.filter(pk__in=base).aggregate(
+            yes=Count("pk", filter=Q(exists_filter())), no=Count("pk", filter=~Q(exists_filter()))
+        )
+        return {"true": totals["yes"], "false": totals["no"]}
+
+    return count
+
+
+FACET_COUNTERS = {
+    "condition": _count_conditions,
+    "cell_type": _count_interventions("cell_type__slug"),
+    "cell_category": _count_interventions("cell_type__category"),
+    "source_tissue": _count_interventions("source_tissue"),
+    "donor": _count_interventions("donor"),
+    "route": _count_interventions("route"),
+    "phase": lambda base: _grouped(m.Study.objects.filter(pk__in=base), "phase", "pk"),
+    "status": lambda base: _grouped(m.Study.objects.filter(pk__in=base), "overall_status", "pk"),
+    "study_type": lambda base: _grouped(m.Study.objects.filter(pk__in=base), "study_type", "pk"),
+    "country": lambda base: _grouped(m.StudyCountry.objects.filter(study__in=base), "country", "study"),
+    "instrument": lambda base: _grouped(m.OutcomeMeasure.objects.filter(study__in=base), "instrument__slug", "study"),
+    "has_results": _count_flag(m.has_results_exists),
+    "has_serious_ae": _count_flag(m.has_serious_ae_exists),
+}
