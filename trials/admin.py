@@ -1,3 +1,360 @@
-from django.contrib import admin
+"""The curator admin: a study and all its children on one page, vocabularies behind autocomplete."""
 
-# Register your models here.
+from __future__ import annotations
+
+import nested_admin
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.db.models import Exists, F, OuterRef, Prefetch
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from simple_history.admin import SimpleHistoryAdmin
+
+from . import choices as c
+from . import models as m
+from .services import accession_reserve
+
+# --- vocabularies ------------------------------------------------------------------------------------
+
+
+@admin.register(m.Condition)
+class ConditionAdmin(admin.ModelAdmin):
+    list_display = ["name", "name_zh", "slug", "parent", "mesh_id"]
+    list_select_related = ["parent"]
+    search_fields = ["name", "name_zh", "slug", "mesh_id"]
+    prepopulated_fields = {"slug": ["name"]}
+    autocomplete_fields = ["parent"]
+
+
+@admin.register(m.CellType)
+class CellTypeAdmin(admin.ModelAdmin):
+    list_display = ["name", "name_zh", "slug", "category", "cell_ontology_id"]
+    list_filter = ["category"]
+    search_fields = ["name", "name_zh", "slug", "cell_ontology_id"]
+    prepopulated_fields = {"slug": ["name"]}
+
+
+@admin.register(m.Instrument)
+class InstrumentAdmin(admin.ModelAdmin):
+    list_display = ["name", "abbreviation", "slug", "direction", "range_min", "range_max", "unit"]
+    list_filter = ["direction"]
+    search_fields = ["name", "name_zh", "abbreviation", "slug"]
+    prepopulated_fields = {"slug": ["abbreviation"]}
+
+
+@admin.register(m.SourceDocument)
+class SourceDocumentAdmin(admin.ModelAdmin):
+    list_display = ["key", "title", "language", "publisher", "published_on"]
+    list_filter = ["language"]
+    search_fields = ["key", "title", "publisher"]
+
+
+# --- study inlines -----------------------------------------------------------------------------------
+
+
+class StudyCohortChoicesMixin:
+    """Limit a child's cohort choices to the cohorts of the study being edited."""
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "cohort":
+            study_id = request.resolver_match.kwargs.get("object_id") if request.resolver_match else None
+            kwargs["queryset"] = m.Cohort.objects.filter(study_id=study_id) if study_id else m.Cohort.objects.none()
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+class ConditionInline(nested_admin.NestedTabularInline):
+    model = m.StudyCondition
+    extra = 0
+    autocomplete_fields = ["condition"]
+
+
+class CountryInline(nested_admin.NestedTabularInline):
+    model = m.StudyCountry
+    extra = 0
+
+
+class MilestoneInline(nested_admin.NestedTabularInline):
+    model = m.RegulatoryMilestone
+    extra = 0
+
+
+class RegistryIdentifierInline(nested_admin.NestedTabularInline):
+    model = m.RegistryIdentifier
+    extra = 0
+
+
+class PublicationInline(nested_admin.NestedStackedInline):
+    model = m.Publication
+    extra = 0
+    fieldsets = [
+        (None, {"fields": [("title", "title_zh"), ("first_author", "journal"), ("date", "date_precision")]}),
+        (_("Identifiers"), {"fields": [("doi", "pmid", "pmcid"), "url", "citation"]}),
+    ]
+
+
+class SourceInline(nested_admin.NestedStackedInline):
+    model = m.Source
+    extra = 0
+    autocomplete_fields = ["document"]
+    fields = [("document", "locator"), "curator_note"]
+
+
+class InterventionInline(nested_admin.NestedStackedInline):
+    model = m.Intervention
+    extra = 0
+    autocomplete_fields = ["cell_type"]
+    fieldsets = [
+        (None, {"fields": [("kind", "name"), ("cell_type", "source_tissue", "donor", "product_name")]}),
+        (
+            _("Administration"),
+            {
+                "fields": [
+                    ("route", "route_detail"),
+                    ("dose_cells_total", "dose_cells_per_kg", "dose_text"),
+                    ("n_administrations", "schedule"),
+                ]
+            },
+        ),
+        (_("Manufacturing"), {"fields": ["manufacturing_notes"], "classes": ["collapse"]}),
+    ]
+
+
+class CohortInline(nested_admin.NestedStackedInline):
+    model = m.Cohort
+    extra = 0
+    inlines = [InterventionInline]
+    fieldsets = [
+        (None, {"fields": [("label", "label_zh", "role"), ("n_enrolled", "n_analysed")]}),
+        (
+            _("Participants"),
+            {
+                "fields": [
+                    ("age_summary", "sex_summary"),
+                    ("stage", "injury_level", "ais_grade", "time_since_onset"),
+                    "description",
+                ]
+            },
+        ),
+    ]
+
+
+class OutcomeInline(StudyCohortChoicesMixin, nested_admin.NestedStackedInline):
+    model = m.OutcomeMeasure
+    extra = 0
+    autocomplete_fields = ["instrument"]
+    fieldsets = [
+        (None, {"fields": [("cohort", "instrument", "measure_detail", "outcome_type")]}),
+        (_("Timepoint"), {"fields": [("timepoint", "timepoint_to", "timepoint_unit", "is_last_follow_up")]}),
+        (
+            _("Values"),
+            {
+                "fields": [
+                    ("statistic", "n_analysed"),
+                    ("baseline_value", "baseline_dispersion", "value", "change_value"),
+                    ("dispersion_type", "dispersion_value", "dispersion_lower", "dispersion_upper"),
+                    ("p_qualifier", "p_value", "p_text"),
+                ]
+            },
+        ),
+        (_("Finding"), {"fields": [("finding", "finding_zh")]}),
+    ]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("instrument", "cohort")
+
+
+class AdverseEventInline(StudyCohortChoicesMixin, nested_admin.NestedStackedInline):
+    model = m.AdverseEvent
+    extra = 0
+    fieldsets = [
+        (None, {"fields": [("cohort", "term", "term_zh", "organ_class")]}),
+        (_("Classification"), {"fields": [("serious", "grade", "relatedness", "attributed_to", "outcome")]}),
+        (_("Counts"), {"fields": [("n_events", "n_affected", "n_at_risk", "onset")]}),
+        (_("Description"), {"fields": [("description", "description_zh")]}),
+    ]
+
+
+# --- the study ---------------------------------------------------------------------------------------
+
+
+class StudyAdminForm(forms.ModelForm):
+    """Carries the version the curator loaded, so a save over someone else's newer save is refused."""
+
+    loaded_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk and not self.is_bound:
+            self.fields["loaded_version"].initial = self.instance.version
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.instance.pk:
+            loaded = cleaned.get("loaded_version")
+            # Locked until the admin's transaction ends, so no save can slip in between check and write.
+            current = m.Study.objects.select_for_update().filter(pk=self.instance.pk).values_list("version", flat=True).first()
+            if loaded is not None and current is not None and loaded != current:
+                raise ValidationError(stale_edit_message(self.instance, loaded, current), code="stale")
+        return cleaned
+
+
+def stale_edit_message(study: m.Study, loaded: int, current: int) -> str:
+    """Who changed the study since the curator opened it, and which fields of the study itself."""
+    records = list(study.history.filter(version__gt=loaded).select_related("history_user").order_by("history_date"))
+    changed: set[str] = set()
+    base = study.history.filter(version=loaded).order_by("-history_date").first()
+    if base and records:
+        changed = {change.field for change in records[-1].diff_against(base).changes}
+    who = ", ".join(sorted({str(r.history_user) for r in records if r.history_user})) or _("another curator")
+    when = records[-1].history_date if records else timezone.now()
+    fields = ", ".join(
+        str(m.Study._meta.get_field(f).verbose_name) for f in sorted(changed) if f not in ("version", "updated_at")
+    )
+    return str(
+        _(
+            "This study was changed by %(who)s at %(when)s (version %(current)s; you opened version %(loaded)s)%(fields)s. "
+            "Your changes were not saved: reload the page to see the current study, then make your edits again."
+        )
+    ) % {
+        "who": who,
+        "when": timezone.localtime(when).strftime("%Y-%m-%d %H:%M"),
+        "current": current,
+        "loaded": loaded,
+        "fields": (str(_("; fields changed: %s")) % fields) if fields else "",
+    }
+
+
+class ConditionFilter(admin.SimpleListFilter):
+    title = _("condition")
+    parameter_name = "condition"
+
+    def lookups(self, request, model_admin):
+        return list(m.Condition.objects.values_list("slug", "name"))
+
+    def queryset(self, request, queryset):
+        if not self.value():
+            return queryset
+        condition = m.Condition.objects.filter(slug=self.value()).first()
+        ids = condition.descendant_ids() if condition else set()
+        return queryset.filter(Exists(m.StudyCondition.objects.filter(study=OuterRef("pk"), condition_id__in=ids)))
+
+
+class CellTypeFilter(admin.SimpleListFilter):
+    title = _("cell type")
+    parameter_name = "cell_type"
+
+    def lookups(self, request, model_admin):
+        return list(m.CellType.objects.values_list("slug", "name"))
+
+    def queryset(self, request, queryset):
+        if not self.value():
+            return queryset
+        return queryset.filter(Exists(m.Intervention.objects.filter(cohort__study=OuterRef("pk"), cell_type__slug=self.value())))
+
+
+@admin.register(m.Study)
+class StudyAdmin(SimpleHistoryAdmin, nested_admin.NestedModelAdmin):
+    form = StudyAdminForm
+    list_display = [
+        "accession", "title", "condition_list", "cell_type_list", "phase", "overall_status", "enrollment",
+        "curation_state", "updated_at",
+    ]  # fmt: skip
+    list_display_links = ["accession", "title"]
+    list_filter = [ConditionFilter, CellTypeFilter, "phase", "overall_status", "curation_state", "study_type"]
+    search_fields = [
+        "accession",
+        "title",
+        "title_zh",
+        "acronym",
+        "registry_ids__value",
+        "publications__doi",
+        "publications__pmid",
+    ]
+    readonly_fields = ["accession", "version", "created_at", "updated_at", "published_at"]
+    list_per_page = 50
+    inlines = [
+        ConditionInline,
+        CountryInline,
+        RegistryIdentifierInline,
+        MilestoneInline,
+        PublicationInline,
+        SourceInline,
+        CohortInline,
+        OutcomeInline,
+        AdverseEventInline,
+    ]
+    fieldsets = [
+        (
+            None,
+            {
+                "fields": [
+                    ("accession", "curation_state", "version"),
+                    ("title", "acronym"),
+                    "title_zh",
+                    ("brief_summary", "brief_summary_zh"),
+                    "loaded_version",
+                ]
+            },
+        ),
+        (_("Design"), {"fields": [("study_type", "phase", "phase_reported"), ("allocation", "masking", "control_type")]}),
+        (
+            _("Status and dates"),
+            {
+                "fields": [
+                    "overall_status",
+                    ("start_date", "start_date_precision"),
+                    ("completion_date", "completion_date_precision"),
+                    ("enrollment", "enrollment_type", "follow_up_months"),
+                ]
+            },
+        ),
+        (_("Sponsor"), {"fields": [("sponsor", "institutions")]}),
+        (_("Record"), {"fields": [("created_at", "updated_at", "published_at")], "classes": ["collapse"]}),
+    ]
+
+    def get_queryset(self, request):
+        # Columns come from two prefetches: a fixed number of queries whatever the page size.
+        return (
+            super()
+            .get_queryset(request)
+            .prefetch_related(
+                Prefetch("study_conditions", queryset=m.StudyCondition.objects.select_related("condition").order_by("pk")),
+                Prefetch(
+                    "cohorts__interventions",
+                    queryset=m.Intervention.objects.filter(kind=c.InterventionKind.CELL_PRODUCT).select_related("cell_type"),
+                ),
+            )
+        )
+
+    @admin.display(description=_("conditions"))
+    def condition_list(self, study: m.Study) -> str:
+        return ", ".join(str(link.condition) for link in study.study_conditions.all())
+
+    @admin.display(description=_("cell types"))
+    def cell_type_list(self, study: m.Study) -> str:
+        names = {i.cell_type.name for cohort in study.cohorts.all() for i in cohort.interventions.all() if i.cell_type}
+        return ", ".join(sorted(names))
+
+    def save_model(self, request, obj: m.Study, form, change):
+        if not obj.accession:
+            obj.accession = accession_reserve()
+        public_states = (c.CurationState.PUBLISHED, c.CurationState.RETRACTED)
+        if obj.curation_state in public_states and not request.user.has_perm("trials.publish_study"):
+            # Curators write drafts; publishing and retracting are a reviewer's decisions.
+            stored = m.Study.objects.filter(pk=obj.pk).values_list("curation_state", flat=True).first()
+            if stored != obj.curation_state:
+                obj.curation_state = stored or c.CurationState.DRAFT
+                messages.warning(request, _("Only reviewers can publish or retract; the curation state was left unchanged."))
+        obj.updated_at = timezone.now()
+        if obj.curation_state == c.CurationState.PUBLISHED and obj.published_at is None:
+            obj.published_at = obj.updated_at
+        super().save_model(request, obj, form, change)
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        if change:
+            # One version step per save, covering the study and every inline (the row is locked
+            # since the form's version check, inside the admin's transaction).
+            m.Study.objects.filter(pk=form.instance.pk).update(version=F("version") + 1)
+            form.instance.refresh_from_db(fields=["version"])

@@ -65,8 +65,12 @@ class StudyFilterSet(df.FilterSet):
         vocabulary=m.Condition, label=_("Condition"), method="filter_condition", help_text=_("Includes narrower conditions.")
     )
     cell_type = SlugMultipleFilter(vocabulary=m.CellType, label=_("Cell type"), method="filter_cell_type")
-    cell_category = df.MultipleChoiceFilter(choices=c.CellCategory.choices, label=_("Cell category"), method="filter_cell_category")
-    source_tissue = df.MultipleChoiceFilter(choices=c.SourceTissue.choices, label=_("Source tissue"), method="filter_source_tissue")
+    cell_category = df.MultipleChoiceFilter(
+        choices=c.CellCategory.choices, label=_("Cell category"), method="filter_cell_category"
+    )
+    source_tissue = df.MultipleChoiceFilter(
+        choices=c.SourceTissue.choices, label=_("Source tissue"), method="filter_source_tissue"
+    )
     donor = df.MultipleChoiceFilter(choices=c.Donor.choices, label=_("Donor"), method="filter_donor")
     route = df.MultipleChoiceFilter(choices=c.Route.choices, label=_("Route"), method="filter_route")
     phase = df.MultipleChoiceFilter(choices=c.Phase.choices, label=_("Phase"))
@@ -74,12 +78,18 @@ class StudyFilterSet(df.FilterSet):
     study_type = df.MultipleChoiceFilter(choices=c.StudyType.choices, label=_("Study type"))
     country = df.MultipleChoiceFilter(choices=list(countries), label=_("Country"), method="filter_country")
     instrument = SlugMultipleFilter(vocabulary=m.Instrument, label=_("Outcome instrument"), method="filter_instrument")
-    start_year_min = df.NumberFilter(label=_("Started from (year)"), method="filter_start_year_min", min_value=1900, max_value=2200)
-    start_year_max = df.NumberFilter(label=_("Started until (year)"), method="filter_start_year_max", min_value=1900, max_value=2200)
+    start_year_min = df.NumberFilter(
+        label=_("Started from (year)"), method="filter_start_year_min", min_value=1900, max_value=2200
+    )
+    start_year_max = df.NumberFilter(
+        label=_("Started until (year)"), method="filter_start_year_max", min_value=1900, max_value=2200
+    )
     enrollment_min = df.NumberFilter(field_name="enrollment", lookup_expr="gte", label=_("Enrollment from"), min_value=0)
     enrollment_max = df.NumberFilter(field_name="enrollment", lookup_expr="lte", label=_("Enrollment up to"), min_value=0)
     has_results = df.BooleanFilter(label=_("Has results"), method="filter_has_results", widget=forms.NullBooleanSelect)
-    has_serious_ae = df.BooleanFilter(label=_("Has serious adverse events"), method="filter_has_serious_ae", widget=forms.NullBooleanSelect)
+    has_serious_ae = df.BooleanFilter(
+        label=_("Has serious adverse events"), method="filter_has_serious_ae", widget=forms.NullBooleanSelect
+    )
     ordering = df.ChoiceFilter(
         label=_("Sort by"),
         method="filter_ordering",
@@ -102,7 +112,10 @@ class StudyFilterSet(df.FilterSet):
         fields: list[str] = []
 
     # Facets: name -> how to count it. Exposed for the page and the API alike.
-    FACETS = ["condition", "cell_type", "cell_category", "source_tissue", "donor", "route", "phase", "status", "study_type", "country", "instrument", "has_results", "has_serious_ae"]  # fmt: skip
+    FACETS = [
+        "condition", "cell_type", "cell_category", "source_tissue", "donor", "route", "phase", "status", "study_type",
+        "country", "instrument", "has_results", "has_serious_ae",
+    ]  # fmt: skip
 
     @property
     def qs(self) -> QuerySet:
@@ -122,7 +135,9 @@ class StudyFilterSet(df.FilterSet):
             return queryset
         identifiers = Q(
             Exists(m.RegistryIdentifier.objects.filter(study=OuterRef("pk"), value__icontains=value))
-            | Exists(m.Publication.objects.filter(Q(doi__iexact=value) | Q(pmid=value) | Q(pmcid__iexact=value), study=OuterRef("pk")))
+            | Exists(
+                m.Publication.objects.filter(Q(doi__iexact=value) | Q(pmid=value) | Q(pmcid__iexact=value), study=OuterRef("pk"))
+            )
         )
         # Chinese has no spaces for a full-text parser to split words on, so Chinese fields (and
         # every field on SQLite) are matched as substrings; English text uses PostgreSQL's ranked search.
@@ -132,9 +147,7 @@ class StudyFilterSet(df.FilterSet):
                 "brief_summary", weight="B", config="english"
             )
             query = SearchQuery(value, config="english", search_type="websearch")
-            return queryset.annotate(search_rank=SearchRank(vector, query)).filter(
-                Q(search_rank__gt=0) | substring | identifiers
-            )
+            return queryset.annotate(search_rank=SearchRank(vector, query)).filter(Q(search_rank__gt=0) | substring | identifiers)
         substring |= Q(title__icontains=value) | Q(brief_summary__icontains=value)
         return queryset.filter(substring | identifiers).annotate(
             search_rank=Case(When(Q(title__icontains=value) | Q(title_zh__icontains=value), then=Value(2)), default=Value(1))
@@ -144,7 +157,9 @@ class StudyFilterSet(df.FilterSet):
         if not value:
             return queryset
         closure = condition_closure()
-        ids = {pk for slug_pk in m.Condition.objects.filter(slug__in=value).values_list("pk", flat=True) for pk in closure[slug_pk]}
+        ids = {
+            pk for slug_pk in m.Condition.objects.filter(slug__in=value).values_list("pk", flat=True) for pk in closure[slug_pk]
+        }
         return queryset.filter(Exists(m.StudyCondition.objects.filter(study=OuterRef("pk"), condition_id__in=ids)))
 
     def filter_cell_type(self, queryset, name, value):
@@ -163,10 +178,16 @@ class StudyFilterSet(df.FilterSet):
         return queryset.filter(intervention_exists(kind=c.InterventionKind.CELL_PRODUCT, route__in=value)) if value else queryset
 
     def filter_country(self, queryset, name, value):
-        return queryset.filter(Exists(m.StudyCountry.objects.filter(study=OuterRef("pk"), country__in=value))) if value else queryset
+        return (
+            queryset.filter(Exists(m.StudyCountry.objects.filter(study=OuterRef("pk"), country__in=value))) if value else queryset
+        )
 
     def filter_instrument(self, queryset, name, value):
-        return queryset.filter(Exists(m.OutcomeMeasure.objects.filter(study=OuterRef("pk"), instrument__slug__in=value))) if value else queryset
+        return (
+            queryset.filter(Exists(m.OutcomeMeasure.objects.filter(study=OuterRef("pk"), instrument__slug__in=value)))
+            if value
+            else queryset
+        )
 
     def filter_start_year_min(self, queryset, name, value):
         return queryset.filter(start_date__gte=dt.date(int(value), 1, 1))
@@ -186,7 +207,11 @@ class StudyFilterSet(df.FilterSet):
                 return queryset.order_by("-search_rank", "-updated_at", "accession")
             value = "-updated_at"
         if value.lstrip("-") == "phase":
-            rank = Case(*[When(phase=code, then=Value(n)) for code, n in c.PHASE_RANK.items()], default=Value(-1), output_field=IntegerField())
+            rank = Case(
+                *[When(phase=code, then=Value(n)) for code, n in c.PHASE_RANK.items()],
+                default=Value(-1),
+                output_field=IntegerField(),
+            )
             queryset = queryset.annotate(phase_rank=rank)
             field = "phase_rank"
         else:
@@ -205,7 +230,9 @@ class StudyFilterSet(df.FilterSet):
         self.is_valid()
         counts: dict[str, dict[str, int]] = {}
         for facet in self.FACETS:
-            others = self.__class__(data=self._data_without(facet), queryset=self.queryset, request=getattr(self, "request", None))
+            others = self.__class__(
+                data=self._data_without(facet), queryset=self.queryset, request=getattr(self, "request", None)
+            )
             others.is_valid()
             base = others.qs.order_by().values("pk")
             counts[facet] = FACET_COUNTERS[facet](base)
@@ -227,9 +254,7 @@ def _grouped(queryset: QuerySet, key: str, study_path: str) -> dict[str, int]:
 def _count_conditions(base) -> dict[str, int]:
     closure = condition_closure()
     slugs = dict(m.Condition.objects.values_list("pk", "slug"))
-    aggregates = {
-        f"c{pk}": Count("study", distinct=True, filter=Q(condition_id__in=ids)) for pk, ids in closure.items()
-    }
+    aggregates = {f"c{pk}": Count("study", distinct=True, filter=Q(condition_id__in=ids)) for pk, ids in closure.items()}
     if not aggregates:
         return {}
     totals = m.StudyCondition.objects.filter(study__in=base).aggregate(**aggregates)

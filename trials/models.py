@@ -108,9 +108,7 @@ class Condition(Localized, models.Model):
     parent = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children", verbose_name=_("broader condition")
     )
-    mesh_id = models.CharField(
-        _("MeSH id"), max_length=12, blank=True, validators=[validate_mesh_id]
-    )
+    mesh_id = models.CharField(_("MeSH id"), max_length=12, blank=True, validators=[validate_mesh_id])
 
     class Meta:
         ordering = ["name"]
@@ -239,7 +237,9 @@ class Study(Localized, models.Model):
     allocation = models.CharField(_("allocation"), max_length=16, choices=c.Allocation.choices, blank=True)
     masking = models.CharField(_("masking"), max_length=12, choices=c.Masking.choices, blank=True)
     control_type = models.CharField(_("control"), max_length=16, choices=c.ControlType.choices, blank=True)
-    overall_status = models.CharField(_("overall status"), max_length=24, choices=c.OverallStatus.choices, default=c.OverallStatus.UNKNOWN)
+    overall_status = models.CharField(
+        _("overall status"), max_length=24, choices=c.OverallStatus.choices, default=c.OverallStatus.UNKNOWN
+    )
 
     start_date = models.DateField(_("start date"), null=True, blank=True)
     start_date_precision = models.CharField(_("start date precision"), max_length=5, choices=c.DatePrecision.choices, blank=True)
@@ -254,7 +254,9 @@ class Study(Localized, models.Model):
     institutions = models.TextField(_("institutions"), blank=True, help_text=_("One per line."))
     conditions = models.ManyToManyField(Condition, through="StudyCondition", related_name="studies", verbose_name=_("conditions"))
 
-    curation_state = models.CharField(_("curation state"), max_length=12, choices=c.CurationState.choices, default=c.CurationState.DRAFT)
+    curation_state = models.CharField(
+        _("curation state"), max_length=12, choices=c.CurationState.choices, default=c.CurationState.DRAFT
+    )
     version = models.PositiveIntegerField(_("version"), default=1, editable=False)
     is_synthetic = models.BooleanField(_("synthetic"), default=False, editable=False)
     created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
@@ -297,6 +299,11 @@ class Study(Localized, models.Model):
     def __str__(self) -> str:
         return f"{self.accession} {self.title}"
 
+    def get_absolute_url(self) -> str:
+        from django.urls import reverse
+
+        return reverse("trials:study-detail", kwargs={"accession": self.accession})
+
     def clean(self) -> None:
         errors: dict = {}
         require_precision(self, "start_date", errors)
@@ -329,11 +336,6 @@ class Study(Localized, models.Model):
     def is_public(self) -> bool:
         return self.curation_state in (c.CurationState.PUBLISHED, c.CurationState.RETRACTED)
 
-    def get_absolute_url(self) -> str:
-        from django.urls import reverse
-
-        return reverse("trials:study-detail", kwargs={"accession": self.accession})
-
 
 class AccessionCounter(models.Model):
     """The last accession number handed out; a row lock makes numbers unique and never reused."""
@@ -343,12 +345,17 @@ class AccessionCounter(models.Model):
     class Meta:
         verbose_name = _("accession counter")
 
+    def __str__(self) -> str:
+        return f"NCR-{self.last_number:06d}"
+
 
 class StudyCondition(models.Model):
     """A condition a study enrols for, with the study's own wording (e.g. "C6 complete, chronic")."""
 
     study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="study_conditions")
-    condition = models.ForeignKey(Condition, on_delete=models.PROTECT, related_name="study_conditions", verbose_name=_("condition"))
+    condition = models.ForeignKey(
+        Condition, on_delete=models.PROTECT, related_name="study_conditions", verbose_name=_("condition")
+    )
     detail = models.CharField(_("detail"), max_length=300, blank=True)
 
     history = HistoricalRecords()
@@ -590,10 +597,12 @@ class Intervention(models.Model):
                 name=constraint_name("cell_fields_only_for_cells"),
             ),
             models.CheckConstraint(
-                condition=Q(dose_cells_total__isnull=True) | Q(dose_cells_total__gt=0), name=constraint_name("total_dose_positive")
+                condition=Q(dose_cells_total__isnull=True) | Q(dose_cells_total__gt=0),
+                name=constraint_name("total_dose_positive"),
             ),
             models.CheckConstraint(
-                condition=Q(dose_cells_per_kg__isnull=True) | Q(dose_cells_per_kg__gt=0), name=constraint_name("per_kg_dose_positive")
+                condition=Q(dose_cells_per_kg__isnull=True) | Q(dose_cells_per_kg__gt=0),
+                name=constraint_name("per_kg_dose_positive"),
             ),
         ]
 
@@ -639,11 +648,15 @@ class OutcomeMeasure(Localized, CohortInStudyMixin, models.Model):
     """One result: an instrument's value in a cohort (or pooled) at a timepoint, with its statistics."""
 
     study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="outcomes")
-    cohort = models.ForeignKey(Cohort, null=True, blank=True, on_delete=models.CASCADE, related_name="outcomes", verbose_name=_("cohort"))
+    cohort = models.ForeignKey(
+        Cohort, null=True, blank=True, on_delete=models.CASCADE, related_name="outcomes", verbose_name=_("cohort")
+    )
     instrument = models.ForeignKey(Instrument, on_delete=models.PROTECT, related_name="outcomes", verbose_name=_("instrument"))
     measure_detail = models.CharField(_("what was measured"), max_length=300, blank=True, help_text=_("e.g. “leg motor score”."))
     outcome_type = models.CharField(_("type"), max_length=10, choices=c.OutcomeType.choices, default=c.OutcomeType.SECONDARY)
-    timepoint = models.DecimalField(_("timepoint"), max_digits=8, decimal_places=2, null=True, blank=True, help_text=_("Negative for a lead-in period."))
+    timepoint = models.DecimalField(
+        _("timepoint"), max_digits=8, decimal_places=2, null=True, blank=True, help_text=_("Negative for a lead-in period.")
+    )
     timepoint_to = models.DecimalField(_("timepoint window end"), max_digits=8, decimal_places=2, null=True, blank=True)
     timepoint_unit = models.CharField(_("unit"), max_length=6, choices=c.TimeUnit.choices, blank=True)
     is_last_follow_up = models.BooleanField(_("at last follow-up"), default=False)
@@ -658,7 +671,12 @@ class OutcomeMeasure(Localized, CohortInStudyMixin, models.Model):
     dispersion_upper = models.FloatField(_("upper bound"), null=True, blank=True)
     n_analysed = models.PositiveIntegerField(_("n analysed"), null=True, blank=True)
     p_value = models.DecimalField(
-        _("p-value"), max_digits=7, decimal_places=6, null=True, blank=True, validators=[MinValueValidator(0), MaxValueValidator(1)]
+        _("p-value"),
+        max_digits=7,
+        decimal_places=6,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0), MaxValueValidator(1)],
     )
     p_qualifier = models.CharField(_("p qualifier"), max_length=1, choices=c.PQualifier.choices, blank=True)
     p_text = models.CharField(_("p-value as reported"), max_length=120, blank=True)
@@ -688,11 +706,14 @@ class OutcomeMeasure(Localized, CohortInStudyMixin, models.Model):
                 condition=Q(timepoint__isnull=True) | ~Q(timepoint_unit=""), name=constraint_name("timepoint_has_unit")
             ),
             models.CheckConstraint(
-                condition=Q(dispersion_lower__isnull=True) | Q(dispersion_upper__isnull=True) | Q(dispersion_upper__gte=F("dispersion_lower")),
+                condition=Q(dispersion_lower__isnull=True)
+                | Q(dispersion_upper__isnull=True)
+                | Q(dispersion_upper__gte=F("dispersion_lower")),
                 name=constraint_name("interval_ordered"),
             ),
             models.CheckConstraint(
-                condition=Q(dispersion_value__isnull=True) | Q(dispersion_value__gte=0), name=constraint_name("dispersion_not_negative")
+                condition=Q(dispersion_value__isnull=True) | Q(dispersion_value__gte=0),
+                name=constraint_name("dispersion_not_negative"),
             ),
         ]
 
@@ -710,7 +731,11 @@ class OutcomeMeasure(Localized, CohortInStudyMixin, models.Model):
             errors["timepoint_to"] = _("The window must end at or after its start.")
         if self.timepoint is not None and not self.timepoint_unit:
             errors["timepoint_unit"] = _("A timepoint needs its unit.")
-        if self.dispersion_lower is not None and self.dispersion_upper is not None and self.dispersion_upper < self.dispersion_lower:
+        if (
+            self.dispersion_lower is not None
+            and self.dispersion_upper is not None
+            and self.dispersion_upper < self.dispersion_lower
+        ):
             errors["dispersion_upper"] = _("The upper bound is below the lower bound.")
         if errors:
             raise ValidationError(errors)
@@ -742,9 +767,13 @@ class AdverseEvent(Localized, CohortInStudyMixin, models.Model):
     term_zh = models.CharField(_("Chinese term"), max_length=200, blank=True)
     organ_class = models.CharField(_("organ class"), max_length=20, choices=c.OrganClass.choices)
     serious = models.CharField(_("serious"), max_length=8, choices=c.Seriousness.choices)
-    grade = models.PositiveSmallIntegerField(_("CTCAE grade"), null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(5)])
+    grade = models.PositiveSmallIntegerField(
+        _("CTCAE grade"), null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(5)]
+    )
     relatedness = models.CharField(_("relatedness"), max_length=10, choices=c.Relatedness.choices, default=c.Relatedness.UNKNOWN)
-    attributed_to = models.CharField(_("attributed to"), max_length=16, choices=c.Attribution.choices, default=c.Attribution.UNKNOWN)
+    attributed_to = models.CharField(
+        _("attributed to"), max_length=16, choices=c.Attribution.choices, default=c.Attribution.UNKNOWN
+    )
     n_events = models.PositiveIntegerField(_("events"), null=True, blank=True)
     n_affected = models.PositiveIntegerField(_("affected"), null=True, blank=True)
     n_at_risk = models.PositiveIntegerField(_("at risk"), null=True, blank=True)
@@ -768,7 +797,9 @@ class AdverseEvent(Localized, CohortInStudyMixin, models.Model):
                 condition=Q(n_affected__isnull=True) | Q(n_events__isnull=True) | Q(n_events__gte=F("n_affected")),
                 name=constraint_name("events_cover_affected"),
             ),
-            models.CheckConstraint(condition=Q(grade__isnull=True) | Q(grade__gte=1, grade__lte=5), name=constraint_name("grade_range")),
+            models.CheckConstraint(
+                condition=Q(grade__isnull=True) | Q(grade__gte=1, grade__lte=5), name=constraint_name("grade_range")
+            ),
             models.CheckConstraint(
                 condition=~Q(grade=5) | Q(serious=c.Seriousness.SERIOUS), name=constraint_name("fatal_grade_serious")
             ),

@@ -27,7 +27,7 @@ class DocumentError(Exception):
 
 
 def parse_partial_date(value: Any) -> tuple[dt.date | None, str]:
-    """"2018" -> (2018-01-01, "year"); "2018-06-03" -> (that day, "day"); None/"" -> (None, "")."""
+    """ "2018" -> (2018-01-01, "year"); "2018-06-03" -> (that day, "day"); None/"" -> (None, "")."""
     if value in (None, ""):
         return None, ""
     match = PARTIAL_DATE.match(str(value))
@@ -96,31 +96,89 @@ CHILD_SPECS: dict[str, tuple[type[models.Model], list[str], list[str], dict[str,
     "sources": (m.Source, ["locator", "curator_note"], [], {"document": (m.SourceDocument, "key")}),
     "cohorts": (
         m.Cohort,
-        ["label", "label_zh", "role", "n_enrolled", "n_analysed", "age_summary", "sex_summary", "stage",
-         "injury_level", "ais_grade", "time_since_onset", "description"],
+        [
+            "label",
+            "label_zh",
+            "role",
+            "n_enrolled",
+            "n_analysed",
+            "age_summary",
+            "sex_summary",
+            "stage",
+            "injury_level",
+            "ais_grade",
+            "time_since_onset",
+            "description",
+        ],
         [],
         {},
     ),  # fmt: skip
     "interventions": (
         m.Intervention,
-        ["kind", "name", "source_tissue", "donor", "product_name", "manufacturing_notes", "route", "route_detail",
-         "dose_cells_total", "dose_cells_per_kg", "dose_text", "n_administrations", "schedule"],
+        [
+            "kind",
+            "name",
+            "source_tissue",
+            "donor",
+            "product_name",
+            "manufacturing_notes",
+            "route",
+            "route_detail",
+            "dose_cells_total",
+            "dose_cells_per_kg",
+            "dose_text",
+            "n_administrations",
+            "schedule",
+        ],
         [],
         {"cell_type": (m.CellType, "slug")},
     ),  # fmt: skip
     "outcomes": (
         m.OutcomeMeasure,
-        ["measure_detail", "outcome_type", "timepoint", "timepoint_to", "timepoint_unit", "is_last_follow_up",
-         "statistic", "baseline_value", "baseline_dispersion", "value", "change_value", "dispersion_type",
-         "dispersion_value", "dispersion_lower", "dispersion_upper", "n_analysed", "p_value", "p_qualifier", "p_text",
-         "finding", "finding_zh"],
+        [
+            "measure_detail",
+            "outcome_type",
+            "timepoint",
+            "timepoint_to",
+            "timepoint_unit",
+            "is_last_follow_up",
+            "statistic",
+            "baseline_value",
+            "baseline_dispersion",
+            "value",
+            "change_value",
+            "dispersion_type",
+            "dispersion_value",
+            "dispersion_lower",
+            "dispersion_upper",
+            "n_analysed",
+            "p_value",
+            "p_qualifier",
+            "p_text",
+            "finding",
+            "finding_zh",
+        ],
         [],
         {"instrument": (m.Instrument, "slug")},
     ),  # fmt: skip
     "adverse_events": (
         m.AdverseEvent,
-        ["term", "term_zh", "organ_class", "serious", "grade", "relatedness", "attributed_to", "n_events",
-         "n_affected", "n_at_risk", "onset", "outcome", "description", "description_zh"],
+        [
+            "term",
+            "term_zh",
+            "organ_class",
+            "serious",
+            "grade",
+            "relatedness",
+            "attributed_to",
+            "n_events",
+            "n_affected",
+            "n_at_risk",
+            "onset",
+            "outcome",
+            "description",
+            "description_zh",
+        ],
         [],
         {},
     ),  # fmt: skip
@@ -309,8 +367,17 @@ def study_save_document(*, document: dict, study: m.Study | None = None, by=None
             label = instance._cohort_label
             if label not in (None, "") and label not in labels:
                 errors.add(f"{key}[{index}].cohort", f"No cohort labelled “{label}” in this study.")
-    _unique_within(children["registry_ids"], lambda r: (r.registry, r.value), "registry_ids", "value", errors, "This identifier is listed twice.")
-    _unique_within(children["conditions"], lambda r: r.condition_id, "conditions", "condition", errors, "This condition is listed twice.")
+    _unique_within(
+        children["registry_ids"],
+        lambda r: (r.registry, r.value),
+        "registry_ids",
+        "value",
+        errors,
+        "This identifier is listed twice.",
+    )
+    _unique_within(
+        children["conditions"], lambda r: r.condition_id, "conditions", "condition", errors, "This condition is listed twice."
+    )
     _unique_within(children["sources"], lambda r: r.document_id, "sources", "document", errors, "This document is listed twice.")
     _unique_within(country_rows, lambda r: r.country.code, "countries", "", errors, "This country is listed twice.")
     for index, registry_id in enumerate(children["registry_ids"]):

@@ -1,13 +1,12 @@
 import json
-
-from rest_framework.utils.encoders import JSONEncoder
 import sys
 from pathlib import Path
 
 from django.core.management.base import BaseCommand
+from rest_framework.utils.encoders import JSONEncoder
 
 from trials import models as m
-from trials.api.serializers import DOCUMENT_FORMAT, study_document, document_queryset
+from trials.api.serializers import DOCUMENT_FORMAT, document_queryset, study_document
 from trials.services import VOCABULARY_MODELS
 
 

@@ -3,8 +3,8 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from trials.services import DocumentError, study_save_document, vocabulary_upsert
 from trials.api.serializers import DOCUMENT_FORMAT
+from trials.services import DocumentError, study_save_document, vocabulary_upsert
 
 DEFAULT_DATASET = Path(__file__).resolve().parents[2] / "data" / "curated_studies.json"
 
