@@ -6,7 +6,7 @@ import nested_admin
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
-from django.db.models import Exists, F, OuterRef, Prefetch
+from django.db.models import Exists, OuterRef, Prefetch
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
@@ -349,12 +349,8 @@ class StudyAdmin(SimpleHistoryAdmin, nested_admin.NestedModelAdmin):
         obj.updated_at = timezone.now()
         if obj.curation_state == c.CurationState.PUBLISHED and obj.published_at is None:
             obj.published_at = obj.updated_at
-        super().save_model(request, obj, form, change)
-
-    def save_related(self, request, form, formsets, change):
-        super().save_related(request, form, formsets, change)
         if change:
-            # One version step per save, covering the study and every inline (the row is locked
-            # since the form's version check, inside the admin's transaction).
-            m.Study.objects.filter(pk=form.instance.pk).update(version=F("version") + 1)
-            form.instance.refresh_from_db(fields=["version"])
+            # One version step per save, covering the study and its inlines; the row has been locked
+            # since the form checked the version, inside the admin's transaction.
+            obj.version = (form.cleaned_data.get("loaded_version") or obj.version) + 1
+        super().save_model(request, obj, form, change)

@@ -16,7 +16,7 @@ def forwards(apps, schema_editor):
             schema_editor.execute(
                 f"ALTER TABLE {table} ADD CONSTRAINT {table}_cohort_same_study "
                 f"FOREIGN KEY (cohort_id, study_id) REFERENCES trials_cohort (id, study_id) "
-                f"ON DELETE CASCADE DEFERRABLE INITIALLY DEFERRED"
+                f"ON DELETE CASCADE"
             )
         elif vendor == "sqlite":
             for event in ("INSERT", "UPDATE"):

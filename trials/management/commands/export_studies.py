@@ -1,5 +1,4 @@
 import json
-import sys
 from pathlib import Path
 
 from django.core.management.base import BaseCommand
@@ -32,7 +31,7 @@ class Command(BaseCommand):
         }
         text = json.dumps(payload, ensure_ascii=False, indent=2, cls=JSONEncoder) + "\n"
         if file == "-":
-            sys.stdout.write(text)
+            self.stdout.write(text, ending="")
         else:
             Path(file).write_text(text, encoding="utf-8")
             self.stderr.write(f"Wrote {len(payload['studies'])} studies to {file}")

@@ -1,0 +1,205 @@
+"""The curator admin as a curator meets it: forms posted as the browser would post them."""
+
+from html.parser import HTMLParser
+
+import pytest
+from django.contrib.auth.models import Group, User
+
+from tests import factories as f
+from trials import choices as c
+from trials import models as m
+
+
+class FormFields(HTMLParser):
+    """Collects the values a browser would submit from the page's main form."""
+
+    def __init__(self):
+        super().__init__()
+        self.data: dict[str, list[str]] = {}
+        self._select: str | None = None
+        self._textarea: str | None = None
+        self._select_first: str | None = None
+        self._select_chosen = False
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        name = a.get("name")
+        if tag == "input" and name and a.get("type") not in ("submit", "button", "file"):
+            if a.get("type") in ("checkbox", "radio") and "checked" not in a:
+                return
+            self.data.setdefault(name, []).append(a.get("value", "on" if a.get("type") == "checkbox" else ""))
+        elif tag == "select" and name:
+            self._select, self._select_first, self._select_chosen = name, None, False
+        elif tag == "option" and self._select:
+            value = a.get("value", "")
+            if self._select_first is None:
+                self._select_first = value
+            if "selected" in a:
+                self.data.setdefault(self._select, []).append(value)
+                self._select_chosen = True
+        elif tag == "textarea" and name:
+            self._textarea = name
+            self.data[name] = [""]
+
+    def handle_endtag(self, tag):
+        if tag == "select" and self._select:
+            if not self._select_chosen and "multiple" not in self._select:
+                self.data.setdefault(self._select, []).append(self._select_first or "")
+            self._select = None
+        elif tag == "textarea":
+            self._textarea = None
+
+    def handle_data(self, data):
+        if self._textarea:
+            self.data[self._textarea][-1] += data
+
+
+def form_data(response) -> dict:
+    parser = FormFields()
+    parser.feed(response.content.decode())
+    # Templates for new inline rows ("__prefix__") are not submitted by a browser.
+    return {k: v if len(v) > 1 else v[0] for k, v in parser.data.items() if "__prefix__" not in k}
+
+
+@pytest.fixture
+def superuser(db):
+    return User.objects.create_superuser("admin", "admin@example.org", "pw")
+
+
+def user_in(group: str) -> User:
+    user = User.objects.create_user(group, password="pw", is_staff=True)
+    user.groups.add(Group.objects.get(name=group))
+    return user
+
+
+@pytest.fixture
+def admin_client(client, superuser):
+    client.force_login(superuser)
+    return client
+
+
+def change_url(study) -> str:
+    return f"/admin/trials/study/{study.pk}/change/"
+
+
+@pytest.mark.parametrize("rows", [2, 20])
+def test_study_changelist_query_count_is_fixed(admin_client, django_assert_num_queries, rows):
+    for _ in range(rows):
+        f.full_study()
+    # session, user, count (filtered), count (total), page of studies, prefetch study_conditions(+condition),
+    # prefetch cohorts, prefetch interventions(+cell_type), condition filter choices, cell-type filter choices
+    with django_assert_num_queries(10):
+        response = admin_client.get("/admin/trials/study/")
+    assert response.status_code == 200
+    assert response.content.decode().count('class="field-accession"') == rows
+
+
+def test_changelist_searches_registry_ids_doi_and_chinese_titles(admin_client):
+    study = f.full_study(title_zh="脐带间充质干细胞治疗渐冻症")
+    other = f.full_study()
+    doi = study.publications.get().doi
+    for term in [study.registry_ids.get().value, doi, "渐冻症", study.publications.get().pmid]:
+        page = admin_client.get("/admin/trials/study/", {"q": term}).content.decode()
+        assert study.accession in page, term
+        assert other.accession not in page, term
+
+
+def test_changelist_filters_by_condition_and_cell_type(admin_client):
+    study = f.full_study()
+    stroke = f.StudyFactory()
+    m.StudyCondition.objects.create(study=stroke, condition=f.ConditionFactory(slug="stroke"))
+    page = admin_client.get(
+        "/admin/trials/study/", {"condition": "amyotrophic-lateral-sclerosis", "cell_type": "umbilical-cord-msc"}
+    )
+    assert study.accession in page.content.decode()
+    assert stroke.accession not in page.content.decode()
+
+
+def test_valid_edit_saves_and_bumps_the_version(admin_client):
+    study = f.full_study()
+    data = form_data(admin_client.get(change_url(study)))
+    data["title"] = "Renamed by a curator"
+    response = admin_client.post(change_url(study), data)
+    assert response.status_code == 302, response.content.decode()[:3000]
+    study.refresh_from_db()
+    assert study.title == "Renamed by a curator"
+    assert study.version == 2
+
+
+def test_invalid_child_shows_the_error_beside_the_field_and_saves_nothing(admin_client):
+    study = f.full_study()
+    data = form_data(admin_client.get(change_url(study)))
+    data["title"] = "Should not be saved"
+    affected = next(k for k in data if k.endswith("-n_affected") and k.startswith("adverse_events"))
+    data[affected] = "99"
+    response = admin_client.post(change_url(study), data)
+    assert response.status_code == 200
+    assert "More participants affected (99) than at risk (10)." in response.content.decode()
+    study.refresh_from_db()
+    assert study.title != "Should not be saved"
+    assert study.version == 1
+
+
+def test_cohort_choices_are_the_studys_own(admin_client):
+    study = f.full_study()
+    foreign = f.CohortFactory(label="Another study's arm")
+    page = admin_client.get(change_url(study)).content.decode()
+    assert study.cohorts.get().label in page
+    assert foreign.label not in page
+
+
+def test_second_of_two_concurrent_edits_is_refused(admin_client, client, db):
+    study = f.full_study()
+    first = form_data(admin_client.get(change_url(study)))
+    second = form_data(admin_client.get(change_url(study)))
+    first["title"] = "First curator's title"
+    assert admin_client.post(change_url(study), first).status_code == 302
+    second["sponsor"] = "Second curator's sponsor"
+    response = admin_client.post(change_url(study), second)
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "This study was changed by admin" in page
+    assert "you opened version 1" in page
+    assert "title" in page.split("fields changed:")[1][:200]
+    study.refresh_from_db()
+    assert (study.title, study.sponsor, study.version) == ("First curator's title", "", 2)
+
+
+def test_a_curator_cannot_publish(client, db):
+    study = f.full_study(curation_state=c.CurationState.DRAFT)
+    client.force_login(user_in("curator"))
+    data = form_data(client.get(change_url(study)))
+    data["curation_state"] = "published"
+    client.post(change_url(study), data)
+    study.refresh_from_db()
+    assert study.curation_state == c.CurationState.DRAFT
+
+
+def test_a_reviewer_can_publish(client, db):
+    study = f.full_study(curation_state=c.CurationState.IN_REVIEW)
+    client.force_login(user_in("reviewer"))
+    data = form_data(client.get(change_url(study)))
+    data["curation_state"] = "published"
+    assert client.post(change_url(study), data).status_code == 302
+    study.refresh_from_db()
+    assert study.curation_state == c.CurationState.PUBLISHED
+    assert study.published_at is not None
+
+
+def test_adding_a_study_assigns_the_next_accession(admin_client):
+    data = form_data(admin_client.get("/admin/trials/study/add/"))
+    data.update(title="A new trial", study_type="interventional", overall_status="RECRUITING", curation_state="draft")
+    response = admin_client.post("/admin/trials/study/add/", data)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert m.Study.objects.get(title="A new trial").accession == "NCR-000001"
+
+
+def test_history_records_child_edits_with_the_user(admin_client, superuser):
+    study = f.full_study()
+    data = form_data(admin_client.get(change_url(study)))
+    term = next(k for k in data if k.endswith("-term") and k.startswith("adverse_events"))
+    data[term] = "Respiratory failure"
+    assert admin_client.post(change_url(study), data).status_code == 302
+    record = m.AdverseEvent.history.filter(term="Respiratory failure").get()
+    assert record.history_user == superuser
+    assert record.history_type == "~"
