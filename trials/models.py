@@ -207,7 +207,8 @@ class SourceDocument(models.Model):
 
 class StudyQuerySet(models.QuerySet):
     def public(self) -> StudyQuerySet:
-        """What anonymous readers may see: published studies, and retracted ones (shown as such)."""
+        """What anonymous readers may see: published studies, and retracted ones (shown as such).
+        Revision copies are never public: they are drafts or in review by construction."""
         return self.filter(curation_state__in=[c.CurationState.PUBLISHED, c.CurationState.RETRACTED])
 
     def published(self) -> StudyQuerySet:
@@ -257,6 +258,17 @@ class Study(Localized, models.Model):
     curation_state = models.CharField(
         _("curation state"), max_length=12, choices=c.CurationState.choices, default=c.CurationState.DRAFT
     )
+    retraction_reason = models.TextField(_("reason for retraction"), blank=True, help_text=_("Shown publicly."))
+    revision_of = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="revisions",
+        editable=False,
+        verbose_name=_("revision of"),
+        help_text=_("A private working copy of a published study; publishing it replaces the public record."),
+    )
     version = models.PositiveIntegerField(_("version"), default=1, editable=False)
     is_synthetic = models.BooleanField(_("synthetic"), default=False, editable=False)
     created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
@@ -294,6 +306,15 @@ class Study(Localized, models.Model):
             ),
             models.CheckConstraint(condition=Q(follow_up_months__gte=0), name=constraint_name("follow_up_not_negative")),
             models.CheckConstraint(condition=Q(accession__regex=r"^NCR-[0-9]{6}$"), name=constraint_name("accession_format")),
+            models.CheckConstraint(
+                condition=~Q(curation_state=c.CurationState.RETRACTED) | ~Q(retraction_reason=""),
+                name=constraint_name("retraction_has_reason"),
+            ),
+            models.CheckConstraint(
+                condition=Q(revision_of__isnull=True) | Q(curation_state__in=[c.CurationState.DRAFT, c.CurationState.IN_REVIEW]),
+                name=constraint_name("revision_is_private"),
+            ),
+            models.UniqueConstraint(fields=["revision_of"], name=constraint_name("one_open_revision")),
         ]
 
     def __str__(self) -> str:
@@ -426,6 +447,8 @@ class RegistryIdentifier(models.Model):
     registry = models.CharField(_("registry"), max_length=8, choices=c.Registry.choices)
     value = models.CharField(_("identifier"), max_length=60)
     note = models.CharField(_("note"), max_length=300, blank=True)
+    # A revision copy repeats its public study's ids; only public records' ids must be unique.
+    in_revision = models.BooleanField(default=False, editable=False)
 
     history = HistoricalRecords()
 
@@ -433,7 +456,9 @@ class RegistryIdentifier(models.Model):
         ordering = ["registry", "value"]
         verbose_name = _("registry identifier")
         constraints = [
-            models.UniqueConstraint(fields=["registry", "value"], name=constraint_name("unique_per_registry")),
+            models.UniqueConstraint(
+                fields=["registry", "value"], condition=Q(in_revision=False), name=constraint_name("unique_per_registry")
+            ),
             models.CheckConstraint(condition=~Q(value=""), name=constraint_name("value_present")),
             models.CheckConstraint(
                 condition=~Q(registry="NCT") | Q(value__regex=r"^NCT[0-9]{8}$"), name=constraint_name("nct_format")
@@ -448,6 +473,11 @@ class RegistryIdentifier(models.Model):
             validate_registry_value(self.registry, self.value)
         except ValidationError as error:
             raise ValidationError({"value": error}) from None
+
+    def save(self, *args, **kwargs):
+        if self.study_id is not None:
+            self.in_revision = self.study.revision_of_id is not None
+        super().save(*args, **kwargs)
 
     @property
     def url(self) -> str:
@@ -837,3 +867,75 @@ def has_results_exists() -> Exists:
 
 def has_serious_ae_exists() -> Exists:
     return Exists(AdverseEvent.objects.filter(study=OuterRef("pk")).serious_reported())
+
+
+# --- review workflow ---------------------------------------------------------------------------------
+
+
+class ReviewComment(models.Model):
+    """A reviewer's comment on a study; an unresolved blocking comment stops publication."""
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="review_comments")
+    author = models.ForeignKey("auth.User", on_delete=models.PROTECT, related_name="+", verbose_name=_("author"))
+    text = models.TextField(_("comment"))
+    blocking = models.BooleanField(_("blocking"), default=True, help_text=_("Must be resolved before the study can be published."))
+    created_at = models.DateTimeField(_("written"), default=timezone.now)
+    resolved_at = models.DateTimeField(_("resolved"), null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        "auth.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("resolved by")
+    )
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        verbose_name = _("review comment")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(resolved_at__isnull=True, resolved_by__isnull=True) | Q(resolved_at__isnull=False, resolved_by__isnull=False),
+                name=constraint_name("resolution_complete"),
+            ),
+            models.CheckConstraint(condition=~Q(text=""), name=constraint_name("text_present")),
+        ]
+
+    def __str__(self) -> str:
+        return self.text[:80]
+
+
+class StudyTransition(models.Model):
+    """One step of a study through the workflow: who moved it from which state to which, and when."""
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="transitions")
+    action = models.CharField(_("action"), max_length=20)
+    from_state = models.CharField(_("from"), max_length=12, choices=c.CurationState.choices)
+    to_state = models.CharField(_("to"), max_length=12, choices=c.CurationState.choices)
+    by = models.ForeignKey("auth.User", null=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("by"))
+    at = models.DateTimeField(_("at"), default=timezone.now)
+    note = models.TextField(_("note"), blank=True)
+
+    class Meta:
+        ordering = ["at", "pk"]
+        verbose_name = _("workflow step")
+
+    def __str__(self) -> str:
+        return f"{self.action}: {self.from_state} → {self.to_state}"
+
+
+class StudyVersion(models.Model):
+    """A published version of a study, frozen as its whole document at the moment it was published."""
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveIntegerField(_("version"))
+    document = models.JSONField(_("document"))
+    published_at = models.DateTimeField(_("published"), default=timezone.now)
+    published_by = models.ForeignKey("auth.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    note = models.TextField(_("what changed"), blank=True)
+
+    class Meta:
+        ordering = ["study", "number"]
+        verbose_name = _("published version")
+        constraints = [
+            models.UniqueConstraint(fields=["study", "number"], name=constraint_name("unique_number")),
+            models.CheckConstraint(condition=Q(number__gte=1), name=constraint_name("number_positive")),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.study.accession} v{self.number}"
