@@ -115,8 +115,12 @@ def test_changelist_filters_by_condition_and_cell_type(admin_client):
     assert stroke.accession not in page.content.decode()
 
 
+def draft() -> m.Study:
+    return f.full_study(curation_state=c.CurationState.DRAFT)
+
+
 def test_valid_edit_saves_and_bumps_the_version(admin_client):
-    study = f.full_study()
+    study = draft()
     data = form_data(admin_client.get(change_url(study)))
     data["title"] = "Renamed by a curator"
     response = admin_client.post(change_url(study), data)
@@ -127,7 +131,7 @@ def test_valid_edit_saves_and_bumps_the_version(admin_client):
 
 
 def test_invalid_child_shows_the_error_beside_the_field_and_saves_nothing(admin_client):
-    study = f.full_study()
+    study = draft()
     data = form_data(admin_client.get(change_url(study)))
     data["title"] = "Should not be saved"
     affected = next(k for k in data if k.endswith("-n_affected") and k.startswith("adverse_events"))
@@ -141,7 +145,7 @@ def test_invalid_child_shows_the_error_beside_the_field_and_saves_nothing(admin_
 
 
 def test_cohort_choices_are_the_studys_own(admin_client):
-    study = f.full_study()
+    study = draft()
     foreign = f.CohortFactory(label="Another study's arm")
     page = admin_client.get(change_url(study)).content.decode()
     assert study.cohorts.get().label in page
@@ -149,7 +153,7 @@ def test_cohort_choices_are_the_studys_own(admin_client):
 
 
 def test_second_of_two_concurrent_edits_is_refused(admin_client, client, db):
-    study = f.full_study()
+    study = draft()
     first = form_data(admin_client.get(change_url(study)))
     second = form_data(admin_client.get(change_url(study)))
     first["title"] = "First curator's title"
@@ -165,25 +169,63 @@ def test_second_of_two_concurrent_edits_is_refused(admin_client, client, db):
     assert (study.title, study.sponsor, study.version) == ("First curator's title", "", 2)
 
 
-def test_a_curator_cannot_publish(client, db):
+def workflow(client, study, action, **data):
+    return client.post(f"/admin/trials/study/{study.pk}/workflow/{action}/", data)
+
+
+def test_curation_state_is_not_a_form_field(client, db):
     study = f.full_study(curation_state=c.CurationState.DRAFT)
     client.force_login(user_in("curator"))
     data = form_data(client.get(change_url(study)))
+    assert "curation_state" not in data
     data["curation_state"] = "published"
-    client.post(change_url(study), data)
+    assert client.post(change_url(study), data).status_code == 302
     study.refresh_from_db()
     assert study.curation_state == c.CurationState.DRAFT
 
 
-def test_a_reviewer_can_publish(client, db):
-    study = f.full_study(curation_state=c.CurationState.IN_REVIEW)
+def test_curator_submits_and_cannot_publish_reviewer_publishes(client, db):
+    study = f.full_study(curation_state=c.CurationState.DRAFT)
+    client.force_login(user_in("curator"))
+    page = client.get(change_url(study)).content.decode()
+    assert "Submit for review" in page
+    assert ">Publish<" not in page
+    workflow(client, study, "submit")
+    study.refresh_from_db()
+    assert study.curation_state == c.CurationState.IN_REVIEW
+    workflow(client, study, "publish")
+    study.refresh_from_db()
+    assert study.curation_state == c.CurationState.IN_REVIEW
+
     client.force_login(user_in("reviewer"))
-    data = form_data(client.get(change_url(study)))
-    data["curation_state"] = "published"
-    assert client.post(change_url(study), data).status_code == 302
+    assert ">Publish<" in client.get(change_url(study)).content.decode()
+    workflow(client, study, "publish")
     study.refresh_from_db()
     assert study.curation_state == c.CurationState.PUBLISHED
-    assert study.published_at is not None
+    assert study.versions.get().number == 1
+
+
+def test_published_study_is_read_only_in_the_admin(admin_client):
+    study = f.full_study()
+    page = admin_client.get(change_url(study)).content.decode()
+    assert 'name="title"' not in page
+    assert "Start a revision" in page
+    data = {"title": "Edited in place", "loaded_version": "1"}
+    assert admin_client.post(change_url(study), data).status_code == 403
+    study.refresh_from_db()
+    assert study.title != "Edited in place"
+
+
+def test_request_changes_form_keeps_a_blocking_comment(client, db):
+    study = f.full_study(curation_state=c.CurationState.IN_REVIEW)
+    client.force_login(user_in("reviewer"))
+    assert "Comment for the curator" in client.get(f"/admin/trials/study/{study.pk}/workflow/request_changes/").content.decode()
+    workflow(client, study, "request_changes", text="Dose per kg is missing.", blocking="1")
+    study.refresh_from_db()
+    assert study.curation_state == c.CurationState.DRAFT
+    page = client.get(change_url(study)).content.decode()
+    assert "Dose per kg is missing." in page
+    assert "Blocking" in page
 
 
 def test_adding_a_study_assigns_the_next_accession(admin_client):
@@ -195,7 +237,7 @@ def test_adding_a_study_assigns_the_next_accession(admin_client):
 
 
 def test_history_records_child_edits_with_the_user(admin_client, superuser):
-    study = f.full_study()
+    study = draft()
     data = form_data(admin_client.get(change_url(study)))
     term = next(k for k in data if k.endswith("-term") and k.startswith("adverse_events"))
     data[term] = "Respiratory failure"

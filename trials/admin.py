@@ -5,14 +5,19 @@ from __future__ import annotations
 import nested_admin
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Exists, OuterRef, Prefetch
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from . import choices as c
 from . import models as m
+from . import services
 from .services import accession_reserve
 
 # --- vocabularies ------------------------------------------------------------------------------------
@@ -271,7 +276,18 @@ class StudyAdmin(SimpleHistoryAdmin, nested_admin.NestedModelAdmin):
         "publications__doi",
         "publications__pmid",
     ]
-    readonly_fields = ["accession", "version", "created_at", "updated_at", "published_at"]
+    readonly_fields = [
+        "accession",
+        "curation_state",
+        "retraction_reason",
+        "revision_of",
+        "version",
+        "created_at",
+        "updated_at",
+        "published_at",
+    ]
+    change_form_template = "admin/trials/study/change_form.html"
+    actions = ["submit_selected", "publish_selected"]
     list_per_page = 50
     inlines = [
         ConditionInline,
@@ -336,21 +352,134 @@ class StudyAdmin(SimpleHistoryAdmin, nested_admin.NestedModelAdmin):
         names = {i.cell_type.name for cohort in study.cohorts.all() for i in cohort.interventions.all() if i.cell_type}
         return ", ".join(sorted(names))
 
+    def has_change_permission(self, request, obj=None):
+        # The public record is changed only through a reviewed revision (or a retraction).
+        if obj is not None and obj.is_public:
+            return False
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        if obj is not None and obj.is_public:
+            return False
+        return super().has_delete_permission(request, obj)
+
     def save_model(self, request, obj: m.Study, form, change):
         if not obj.accession:
             obj.accession = accession_reserve()
-        public_states = (c.CurationState.PUBLISHED, c.CurationState.RETRACTED)
-        if obj.curation_state in public_states and not request.user.has_perm("trials.publish_study"):
-            # Curators write drafts; publishing and retracting are a reviewer's decisions.
-            stored = m.Study.objects.filter(pk=obj.pk).values_list("curation_state", flat=True).first()
-            if stored != obj.curation_state:
-                obj.curation_state = stored or c.CurationState.DRAFT
-                messages.warning(request, _("Only reviewers can publish or retract; the curation state was left unchanged."))
         obj.updated_at = timezone.now()
-        if obj.curation_state == c.CurationState.PUBLISHED and obj.published_at is None:
-            obj.published_at = obj.updated_at
         if change:
             # One version step per save, covering the study and its inlines; the row has been locked
             # since the form checked the version, inside the admin's transaction.
             obj.version = (form.cleaned_data.get("loaded_version") or obj.version) + 1
         super().save_model(request, obj, form, change)
+
+    # --- workflow buttons ------------------------------------------------------------------------
+
+    def get_urls(self):
+        return [
+            path("<int:pk>/workflow/<str:action>/", self.admin_site.admin_view(self.workflow_view), name="trials_study_workflow"),
+            path(
+                "<int:pk>/comments/<int:comment_pk>/resolve/",
+                self.admin_site.admin_view(self.resolve_comment_view),
+                name="trials_study_resolve_comment",
+            ),
+            *super().get_urls(),
+        ]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        study = m.Study.objects.filter(pk=object_id).first()
+        extra_context = extra_context or {}
+        if study is not None:
+            extra_context.update(
+                workflow_actions=self.available_actions(request, study),
+                review_comments=study.review_comments.select_related("author", "resolved_by"),
+                transitions=study.transitions.select_related("by"),
+                open_revision=study.revisions.first(),
+                published_versions=study.versions.select_related("published_by").order_by("-number"),
+            )
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def available_actions(self, request, study: m.Study) -> list[tuple[str, str]]:
+        user, state = request.user, study.curation_state
+        can_edit, can_review = user.has_perm("trials.change_study"), user.has_perm("trials.publish_study")
+        actions = []
+        if state == c.CurationState.DRAFT and can_edit:
+            actions.append(("submit", _("Submit for review")))
+        if state == c.CurationState.IN_REVIEW and can_review:
+            actions += [("publish", _("Publish")), ("request_changes", _("Request changes"))]
+        if state == c.CurationState.PUBLISHED and can_edit and not study.revisions.exists():
+            actions.append(("revise", _("Start a revision")))
+        if state == c.CurationState.PUBLISHED and can_review:
+            actions.append(("retract", _("Retract")))
+        return actions
+
+    def workflow_view(self, request, pk: int, action: str):
+        study = get_object_or_404(m.Study, pk=pk)
+        change_url = reverse("admin:trials_study_change", args=[study.pk])
+        if request.method != "POST":
+            if action not in ("request_changes", "retract"):
+                return redirect(change_url)
+            return TemplateResponse(
+                request,
+                "admin/trials/study/workflow_form.html",
+                {**self.admin_site.each_context(request), "study": study, "action": action, "opts": self.model._meta,
+                 "title": _("Request changes") if action == "request_changes" else _("Retract")},
+            )  # fmt: skip
+        text = request.POST.get("text", "")
+        try:
+            if action == "submit":
+                result = services.study_submit(study=study, by=request.user)
+            elif action == "publish":
+                result = services.study_publish(study=study, by=request.user, note=text)
+            elif action == "request_changes":
+                result = services.study_request_changes(
+                    study=study, by=request.user, text=text, blocking=bool(request.POST.get("blocking"))
+                )
+            elif action == "retract":
+                result = services.study_retract(study=study, by=request.user, reason=text)
+            elif action == "revise":
+                result = services.study_start_revision(study=study, by=request.user)
+            else:
+                raise Http404
+        except PermissionDenied as error:
+            messages.error(request, str(error))
+            return redirect(change_url)
+        except (services.WorkflowError, ValidationError) as error:
+            messages.error(request, " ".join(error.messages) if isinstance(error, ValidationError) else str(error))
+            return redirect(change_url)
+        messages.success(
+            request,
+            _("%(accession)s: %(state)s.") % {"accession": result.accession, "state": result.get_curation_state_display()},
+        )
+        return redirect(reverse("admin:trials_study_change", args=[result.pk]))
+
+    def resolve_comment_view(self, request, pk: int, comment_pk: int):
+        comment = get_object_or_404(m.ReviewComment, pk=comment_pk, study_id=pk)
+        if request.method == "POST":
+            try:
+                services.study_resolve_comment(comment=comment, by=request.user)
+            except PermissionDenied as error:
+                messages.error(request, str(error))
+        return redirect(reverse("admin:trials_study_change", args=[pk]))
+
+    @admin.action(description=_("Submit the selected drafts for review"))
+    def submit_selected(self, request, queryset):
+        self._bulk(request, queryset, services.study_submit)
+
+    @admin.action(description=_("Publish the selected studies in review"), permissions=["publish"])
+    def publish_selected(self, request, queryset):
+        self._bulk(request, queryset, services.study_publish)
+
+    def has_publish_permission(self, request):
+        return request.user.has_perm("trials.publish_study")
+
+    def _bulk(self, request, queryset, transition):
+        done = 0
+        for study in queryset:
+            try:
+                transition(study=study, by=request.user)
+                done += 1
+            except (services.WorkflowError, PermissionDenied) as error:
+                messages.warning(request, f"{study.accession}: {error}")
+        if done:
+            messages.success(request, _("%(n)s studies moved on.") % {"n": done})
