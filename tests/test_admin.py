@@ -245,3 +245,17 @@ def test_history_records_child_edits_with_the_user(admin_client, superuser):
     record = m.AdverseEvent.history.filter(term="Respiratory failure").get()
     assert record.history_user == superuser
     assert record.history_type == "~"
+
+
+def test_full_history_shows_child_changes_as_readable_diffs(admin_client, superuser):
+    study = draft()
+    data = form_data(admin_client.get(change_url(study)))
+    affected = next(k for k in data if k.endswith("-n_affected") and k.startswith("adverse_events"))
+    data[affected] = "3"
+    assert admin_client.post(change_url(study), data).status_code == 302
+    page = admin_client.get(f"/admin/trials/study/{study.pk}/full-history/").content.decode()
+    row = page[page.index("Adverse event “Death” changed") :][:600]
+    assert "affected" in row
+    assert "<del>1</del>" in row
+    assert "<ins>3</ins>" in row
+    assert "admin" in page[: page.index("Adverse event “Death” changed")].rsplit("<tr>", 1)[1]

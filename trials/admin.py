@@ -18,6 +18,7 @@ from simple_history.admin import SimpleHistoryAdmin
 from . import choices as c
 from . import models as m
 from . import services
+from .history import study_history
 from .services import accession_reserve
 
 # --- vocabularies ------------------------------------------------------------------------------------
@@ -378,6 +379,7 @@ class StudyAdmin(SimpleHistoryAdmin, nested_admin.NestedModelAdmin):
     def get_urls(self):
         return [
             path("<int:pk>/workflow/<str:action>/", self.admin_site.admin_view(self.workflow_view), name="trials_study_workflow"),
+            path("<int:pk>/full-history/", self.admin_site.admin_view(self.full_history_view), name="trials_study_full_history"),
             path(
                 "<int:pk>/comments/<int:comment_pk>/resolve/",
                 self.admin_site.admin_view(self.resolve_comment_view),
@@ -452,6 +454,14 @@ class StudyAdmin(SimpleHistoryAdmin, nested_admin.NestedModelAdmin):
             _("%(accession)s: %(state)s.") % {"accession": result.accession, "state": result.get_curation_state_display()},
         )
         return redirect(reverse("admin:trials_study_change", args=[result.pk]))
+
+    def full_history_view(self, request, pk: int):
+        study = get_object_or_404(m.Study, pk=pk)
+        if not self.has_view_permission(request, study):
+            raise PermissionDenied
+        context = {**self.admin_site.each_context(request), "opts": self.model._meta, "study": study,
+                   "changes": study_history(study), "title": _("Full history")}  # fmt: skip
+        return TemplateResponse(request, "admin/trials/study/full_history.html", context)
 
     def resolve_comment_view(self, request, pk: int, comment_pk: int):
         comment = get_object_or_404(m.ReviewComment, pk=comment_pk, study_id=pk)
