@@ -168,3 +168,38 @@ def test_document_diff_lists_changed_paths():
         ("cohorts[0].n_enrolled", 4, 5),
         ("registry_ids[0]", None, {"value": "NCT00000001"}),
     ]
+
+
+def test_backup_restores_versions_and_the_review_trail(curator, reviewer, tmp_path):
+    import io
+    import json
+
+    from django.core.management import call_command
+
+    study = f.full_study(curation_state=c.CurationState.DRAFT)
+    s.study_submit(study=study, by=curator)
+    s.study_request_changes(study=study, by=reviewer, text="Check the dose.", blocking=True)
+    s.study_resolve_comment(comment=study.review_comments.get(), by=curator)
+    s.study_submit(study=study, by=curator)
+    s.study_publish(study=study, by=reviewer, note="v1")
+    backup = tmp_path / "backup.json"
+    call_command("export_studies", str(backup), stderr=io.StringIO())
+    exported = json.loads(backup.read_text())["records"][study.accession]
+    assert [v["number"] for v in exported["versions"]] == [1]
+    assert exported["change_log"], "the field-level change log travels with the backup"
+
+    m.Study.objects.all().delete()
+    out = io.StringIO()
+    call_command("import_studies", str(backup), stdout=out)
+    call_command("import_studies", str(backup), stdout=io.StringIO())  # idempotent
+    restored = m.Study.objects.get(accession=study.accession)
+    assert restored.curation_state == c.CurationState.PUBLISHED
+    assert list(restored.versions.values_list("number", "published_by__username", "note")) == [(1, "reviewer", "v1")]
+    comment = restored.review_comments.get()
+    assert (comment.author.username, comment.resolved_by.username, comment.blocking) == ("reviewer", "curator", True)
+    assert list(restored.transitions.values_list("action", flat=True)) == [
+        "submitted",
+        "changes_requested",
+        "submitted",
+        "published",
+    ]

@@ -6,6 +6,7 @@ from rest_framework.utils.encoders import JSONEncoder
 
 from trials import models as m
 from trials.api.serializers import DOCUMENT_FORMAT, document_queryset, study_document
+from trials.backup import export_records
 from trials.services import VOCABULARY_MODELS
 
 
@@ -16,8 +17,13 @@ class Command(BaseCommand):
         parser.add_argument("file", nargs="?", default="-", help="Output file, or - for standard output (default)")
         parser.add_argument("--public", action="store_true", help="Only published and retracted studies")
         parser.add_argument("--include-synthetic", action="store_true", help="Include generated benchmark studies")
+        parser.add_argument(
+            "--no-records",
+            action="store_true",
+            help="Only the study documents (no published versions, review trail or change log)",
+        )
 
-    def handle(self, *args, file: str, public: bool, include_synthetic: bool, **options):
+    def handle(self, *args, file: str, public: bool, include_synthetic: bool, no_records: bool = False, **options):
         studies = m.Study.objects.order_by("accession")
         if public:
             studies = studies.public()
@@ -29,6 +35,8 @@ class Command(BaseCommand):
             "source_documents": vocabulary_items("source_documents"),
             "studies": [study_document(study) for study in document_queryset(studies)],
         }
+        if not no_records:
+            payload["records"] = export_records(studies)
         text = json.dumps(payload, ensure_ascii=False, indent=2, cls=JSONEncoder) + "\n"
         if file == "-":
             self.stdout.write(text, ending="")
