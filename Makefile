@@ -6,7 +6,7 @@ PORT ?= 8000
 export DEBUG ?= 1
 PG_TEST_URL ?= postgres://postgres@127.0.0.1:5432/neurocell_test
 
-.PHONY: run test install migrate seed serve lint check test-sqlite test-postgres messages clean
+.PHONY: run test install migrate seed serve lint check test-sqlite test-postgres messages clean bench bench-clean
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; sys.exit("Python >= 3.11 is required") if sys.version_info < (3, 11) else None'
@@ -51,6 +51,26 @@ test-postgres: install
 	else echo "PostgreSQL not reachable at $$url: skipping the PostgreSQL run"; fi
 
 test: lint check test-sqlite test-postgres
+
+# The benchmark against Datasette and the SQL floor (bench/README.md); not part of `make test`, whose
+# tests/bench/ smoke test keeps it working. Datasette lives in its own venv, bench/.venv.
+STUDIES ?= 100000
+BENCH_VENV := bench/.venv
+BENCH_ARGS ?=
+
+$(BENCH_VENV)/.installed: bench/requirements.txt
+	$(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(BENCH_VENV)/bin/python -m pip install --quiet -r bench/requirements.txt
+	touch $@
+
+bench: install $(BENCH_VENV)/.installed
+	@command -v wrk >/dev/null || { echo "wrk is needed: apt-get install wrk" >&2; exit 1; }
+	@command -v pgbench >/dev/null || { echo "pgbench is needed: apt-get install postgresql-client" >&2; exit 1; }
+	$(BIN)/python -m bench.run --studies $(STUDIES) $(BENCH_ARGS)
+
+bench-clean:
+	rm -rf $(BENCH_VENV) bench/out
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache

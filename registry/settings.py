@@ -5,9 +5,12 @@ production sets DATABASE_URL to PostgreSQL, DEBUG=0, SECRET_KEY and ALLOWED_HOST
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from corsheaders.defaults import default_headers as default_cors_headers
+from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -58,21 +61,29 @@ INSTALLED_APPS = [
     "corsheaders",
     "django_countries",
     "nested_admin",
+    "csp",
+    "axes",
     "trials",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    # After LocaleMiddleware (their pages are in the reader's language), before anything reads the body.
+    "trials.middleware.RequestBodyLimitMiddleware",
+    "trials.middleware.DatabaseUnavailableMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    # Last, as django-axes requires: turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "registry.urls"
@@ -153,7 +164,14 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     # Integrators want numbers, not strings, for p-values, timepoints and follow-up.
     "COERCE_DECIMAL_TO_STRING": False,
+    "EXCEPTION_HANDLER": "trials.api.errors.exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": ["trials.api.throttling.AnonymousRateThrottle"],
 }
+# Requests per address for anonymous API clients ("off" disables); tests and benchmarks raise it.
+API_ANON_RATE = os.environ.get("API_ANON_RATE") or "120/min"
+# Facet counts and search totals are cached until the data changes (trials/cache.py); this bounds how long an
+# unused entry is kept. 0 turns the cache off (the test suite does, to keep its query counts pinned).
+REGISTRY_CACHE_SECONDS = int(os.environ.get("REGISTRY_CACHE_SECONDS") or 600)
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "NeuroCell Registry API",
@@ -163,11 +181,18 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "trials.api.schema.postprocess_schema"],
+    "ENUM_NAME_OVERRIDES": {
+        "MilestoneKindEnum": "trials.choices.MilestoneKind",
+        "InterventionKindEnum": "trials.choices.InterventionKind",
+    },
 }
 
 CORS_URLS_REGEX = r"^/api/.*$"
 CORS_ALLOW_ALL_ORIGINS = True
 CORS_ALLOW_METHODS = ["GET", "HEAD", "OPTIONS"]
+CORS_ALLOW_HEADERS = [*default_cors_headers, "if-none-match"]
+CORS_EXPOSE_HEADERS = ["ETag", "Retry-After", "Content-Disposition"]
 
 # Production serves over TLS; SECURE_COOKIES=0 is for a local production-mode run over plain HTTP.
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", not DEBUG)
@@ -175,6 +200,61 @@ CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# SECURE_SSL_REDIRECT=0 likewise (docker-compose.yml). Load balancers probe /healthz over plain HTTP.
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+if env_bool("SECURE_PROXY_SSL_HEADER", False):
+    # Only behind a proxy that terminates TLS and always sets (never passes on) X-Forwarded-Proto.
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Sent only over HTTPS. "preload" is consent only: nothing happens until the domain is submitted.
+SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS") or (0 if DEBUG else 31_536_000))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
+
+# Pages load scripts and styles from our own origin only: no inline code, no CDN. A nonce is added to
+# the header only on a response whose template asked for one (`request.csp_nonce`): the Swagger UI page.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, NONCE],
+        # Style attributes: only django-simple-history's `style="border-top: 0"` (the admin's history page).
+        "style-src-attr": ["'unsafe-hashes'", "'sha256-XMXSevYjgSjXgRafBFDvtjwX+yyWLrxfso9DcNZ9UXM='"],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
+
+# Request bodies: a whole study document is tens of kB. Django checks this limit when it reads a form;
+# trials.middleware.RequestBodyLimitMiddleware applies it before anything reads, as DRF's JSON parser
+# does not. The nested study form in the admin posts tens of fields per outcome and adverse event.
+DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("DATA_UPLOAD_MAX_MEMORY_SIZE") or 1024 * 1024)
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 10_000
+
+# Errors outside DRF views: the site's own pages, JSON under /api/ (handlers in registry/urls.py).
+CSRF_FAILURE_VIEW = "trials.errors.csrf_failure"
+
+# Password guessing at /admin/login/: 5 failures for one username from one address lock that pair
+# out for 15 minutes (other users, and the same user elsewhere, can still sign in). Tests sign in
+# with `client.force_login`, which does not authenticate; `client.login` needs `request=`.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = 5
+AXES_COOLOFF_TIME = timedelta(minutes=15)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "trials.errors.login_locked_out"
+# Behind N reverse proxies REMOTE_ADDR is the nearest proxy: TRUSTED_PROXY_COUNT=N reads the client's
+# address from X-Forwarded-For instead (only the entries those proxies appended).
+TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT") or 0)
+AXES_CLIENT_IP_CALLABLE = "trials.middleware.client_ip"
 
 LOGGING = {
     "version": 1,

@@ -58,7 +58,9 @@ class StudyFactory(factory.django.DjangoModelFactory):
     phase = c.Phase.PHASE1
     overall_status = c.OverallStatus.COMPLETED
     curation_state = c.CurationState.PUBLISHED
-    retraction_reason = factory.LazyAttribute(lambda o: "Retracted in a test." if o.curation_state == c.CurationState.RETRACTED else "")
+    retraction_reason = factory.LazyAttribute(
+        lambda o: "Retracted in a test." if o.curation_state == c.CurationState.RETRACTED else ""
+    )
 
 
 class CohortFactory(factory.django.DjangoModelFactory):

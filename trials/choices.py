@@ -238,6 +238,7 @@ class Dispersion(models.TextChoices):
     SE = "se", _("Standard error")
     IQR = "iqr", _("Interquartile range")
     RANGE = "range", _("Range")
+    # xgettext:no-python-format
     CI95 = "ci95", _("95% confidence interval")
 
 

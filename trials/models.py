@@ -9,7 +9,8 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 
-from django.core.exceptions import ValidationError
+from django.contrib.postgres.search import SearchVectorField
+from django.core.exceptions import EmptyResultSet, ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Exists, F, OuterRef, Q
@@ -221,11 +222,25 @@ class StudyQuerySet(models.QuerySet):
         """Annotate `has_results` and `has_serious_ae` as subqueries: no per-row queries in lists."""
         return self.annotate(has_results=has_results_exists(), has_serious_ae=has_serious_ae_exists())
 
+    def count(self) -> int:
+        """The search's totals (flagged by StudyFilterSet.qs) come from trials.cache until the data
+        changes; every other count is counted."""
+        if getattr(self.query, "cache_count", False) and self._result_cache is None:
+            from .cache import cached
+
+            try:
+                key = ("count", *self.query.sql_with_params())
+            except EmptyResultSet:  # a filter no row can match (e.g. enrollment beyond any integer)
+                return 0
+            return cached(key, super().count)
+        return super().count()
+
 
 class Study(Localized, models.Model):
     """One registered study (trial, case report, review, ...) under its stable NCR accession."""
 
-    accession = models.CharField(_("accession"), max_length=10, unique=True, editable=False, validators=[validate_accession])
+    # 12 characters: curated NCR-000123, or NCR-S0000001 for a generated benchmark study (is_synthetic).
+    accession = models.CharField(_("accession"), max_length=12, unique=True, editable=False, validators=[validate_accession])
     title = models.CharField(_("title"), max_length=500)
     title_zh = models.CharField(_("Chinese title"), max_length=500, blank=True)
     acronym = models.CharField(_("acronym"), max_length=60, blank=True)
@@ -274,8 +289,11 @@ class Study(Localized, models.Model):
     created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
     updated_at = models.DateTimeField(_("last updated"), default=timezone.now, editable=False)
     published_at = models.DateTimeField(_("first published"), null=True, blank=True, editable=False)
+    # Title and summary as weighted English full text for the `q` filter, kept by a PostgreSQL trigger
+    # (migration 0007) on every insert and update, COPY included; always empty on SQLite.
+    search_vector = SearchVectorField(null=True, editable=False)
 
-    history = HistoricalRecords()
+    history = HistoricalRecords(excluded_fields=["search_vector"])
     objects = StudyQuerySet.as_manager()
 
     class Meta:
@@ -305,7 +323,12 @@ class Study(Localized, models.Model):
                 name=constraint_name("phase_only_for_trials"),
             ),
             models.CheckConstraint(condition=Q(follow_up_months__gte=0), name=constraint_name("follow_up_not_negative")),
-            models.CheckConstraint(condition=Q(accession__regex=r"^NCR-[0-9]{6}$"), name=constraint_name("accession_format")),
+            # Synthetic studies (`generate_synthetic`) number up to millions under their own "NCR-S" prefix,
+            # so they can never take, or be mistaken for, a curated accession.
+            models.CheckConstraint(
+                condition=Q(accession__regex=r"^NCR-[0-9]{6}$") | Q(is_synthetic=True, accession__regex=r"^NCR-S[0-9]{7}$"),
+                name=constraint_name("accession_format"),
+            ),
             models.CheckConstraint(
                 condition=~Q(curation_state=c.CurationState.RETRACTED) | ~Q(retraction_reason=""),
                 name=constraint_name("retraction_has_reason"),
@@ -468,16 +491,16 @@ class RegistryIdentifier(models.Model):
     def __str__(self) -> str:
         return self.value
 
+    def save(self, *args, **kwargs):
+        if self.study_id is not None:
+            self.in_revision = self.study.revision_of_id is not None
+        super().save(*args, **kwargs)
+
     def clean(self) -> None:
         try:
             validate_registry_value(self.registry, self.value)
         except ValidationError as error:
             raise ValidationError({"value": error}) from None
-
-    def save(self, *args, **kwargs):
-        if self.study_id is not None:
-            self.in_revision = self.study.revision_of_id is not None
-        super().save(*args, **kwargs)
 
     @property
     def url(self) -> str:
@@ -878,7 +901,9 @@ class ReviewComment(models.Model):
     study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="review_comments")
     author = models.ForeignKey("auth.User", on_delete=models.PROTECT, related_name="+", verbose_name=_("author"))
     text = models.TextField(_("comment"))
-    blocking = models.BooleanField(_("blocking"), default=True, help_text=_("Must be resolved before the study can be published."))
+    blocking = models.BooleanField(
+        _("blocking"), default=True, help_text=_("Must be resolved before the study can be published.")
+    )
     created_at = models.DateTimeField(_("written"), default=timezone.now)
     resolved_at = models.DateTimeField(_("resolved"), null=True, blank=True)
     resolved_by = models.ForeignKey(
@@ -890,7 +915,8 @@ class ReviewComment(models.Model):
         verbose_name = _("review comment")
         constraints = [
             models.CheckConstraint(
-                condition=Q(resolved_at__isnull=True, resolved_by__isnull=True) | Q(resolved_at__isnull=False, resolved_by__isnull=False),
+                condition=Q(resolved_at__isnull=True, resolved_by__isnull=True)
+                | Q(resolved_at__isnull=False, resolved_by__isnull=False),
                 name=constraint_name("resolution_complete"),
             ),
             models.CheckConstraint(condition=~Q(text=""), name=constraint_name("text_present")),

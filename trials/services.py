@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from decimal import Decimal
 from typing import Any
 
-from django.core.exceptions import ObjectDoesNotExist, ValidationError
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
 from django.db import IntegrityError, models, transaction
 from django.db.models import Max
 from django.utils import timezone
@@ -54,7 +55,8 @@ def accession_reserve(*, at_least: int = 0) -> str:
     """The next accession; the counter row is locked, so two writers never get the same number,
     and it only moves forward, so a deleted draft's accession is never handed out again."""
     counter, _ = m.AccessionCounter.objects.select_for_update().get_or_create(pk=1)
-    highest = m.Study.objects.aggregate(top=Max("accession"))["top"]
+    # Curated rows only: synthetic NCR-S accessions (benchmark data) sort above them and are numbered apart.
+    highest = m.Study.objects.curated().aggregate(top=Max("accession"))["top"]
     number = max(counter.last_number, accession_number(highest) if highest else 0, at_least - 1) + 1
     counter.last_number = number
     counter.save(update_fields=["last_number"])
@@ -73,7 +75,7 @@ def accession_counter_raise(number: int) -> None:
 STUDY_FIELDS = [
     "title", "title_zh", "acronym", "brief_summary", "brief_summary_zh", "study_type", "phase", "phase_reported",
     "allocation", "masking", "control_type", "overall_status", "enrollment", "enrollment_type", "follow_up_months",
-    "sponsor", "institutions", "curation_state",
+    "sponsor", "institutions", "curation_state", "retraction_reason",
 ]  # fmt: skip
 STUDY_DATES = ["start_date", "completion_date"]
 STUDY_CHILDREN = [
@@ -238,6 +240,14 @@ class _Vocabulary:
             raise ObjectDoesNotExist(f"Unknown {model._meta.verbose_name} “{value}”.") from None
 
 
+def _coerce(model_field, value):
+    """JSON numbers arrive as floats; a decimal field takes the number as written (0.0186), not the
+    float's binary expansion, which would fail the field's digit limits."""
+    if isinstance(value, float) and isinstance(model_field, models.DecimalField):
+        return Decimal(repr(value))
+    return value
+
+
 def _build(model, fields, date_fields, lookups, data, path, errors, vocabulary, exclude=()) -> models.Model | None:
     spec_keys = set(fields) | set(date_fields) | set(lookups) | set(exclude)
     if not _check_keys(data, spec_keys, path, errors):
@@ -249,7 +259,7 @@ def _build(model, fields, date_fields, lookups, data, path, errors, vocabulary, 
             model_field = model._meta.get_field(field)
             if value is None and not model_field.null:
                 value = model_field.get_default()
-            setattr(instance, field, value)
+            setattr(instance, field, _coerce(model_field, value))
     for field in date_fields:
         try:
             date, precision = parse_partial_date(data.get(field))
@@ -272,6 +282,13 @@ def _validate(instance: models.Model, path: str, errors: _Collector, exclude: li
     """The model's field, clean() and check-constraint rules. Uniqueness is checked across the
     document instead (the stored rows of this very study are about to be replaced)."""
     try:
+        # Fields first, alone: full_clean() would go on to clean(), which compares values that may
+        # not even be numbers yet (`"n_at_risk": [1]` raised TypeError there, a 500 in the API).
+        instance.clean_fields(exclude=exclude)
+    except ValidationError as error:
+        errors.add_validation_error(path, error)
+        return
+    try:
         instance.full_clean(exclude=exclude, validate_unique=False, validate_constraints=False)
         for constraint in instance._meta.constraints:
             if isinstance(constraint, models.CheckConstraint):
@@ -280,7 +297,9 @@ def _validate(instance: models.Model, path: str, errors: _Collector, exclude: li
         errors.add_validation_error(path, error)
 
 
-def study_save_document(*, document: dict, study: m.Study | None = None, by=None) -> tuple[m.Study, bool]:
+def study_save_document(
+    *, document: dict, study: m.Study | None = None, by=None, snapshot_note: str = "", snapshot: bool = True
+) -> tuple[m.Study, bool]:
     """Create or replace a whole study from its document, atomically; returns (study, changed).
 
     The study is matched by `study`, else by the document's accession. Every object is validated with
@@ -298,9 +317,9 @@ def study_save_document(*, document: dict, study: m.Study | None = None, by=None
     accession = document.get("accession") or None
     if study is None and accession:
         study = m.Study.objects.filter(accession=accession).first()
-    creating = study is None
+    creating = study is None or study.pk is None
     if creating:
-        study = m.Study()
+        study = study or m.Study()
         if accession:
             try:
                 validate_accession(accession)
@@ -314,7 +333,7 @@ def study_save_document(*, document: dict, study: m.Study | None = None, by=None
         value = document.get(field, model_field.get_default())
         if value is None and not model_field.null:
             value = model_field.get_default()
-        setattr(study, field, value)
+        setattr(study, field, _coerce(model_field, value))
     for field in STUDY_DATES:
         try:
             date, precision = parse_partial_date(document.get(field))
@@ -382,8 +401,8 @@ def study_save_document(*, document: dict, study: m.Study | None = None, by=None
     _unique_within(country_rows, lambda r: r.country.code, "countries", "", errors, "This country is listed twice.")
     for index, registry_id in enumerate(children["registry_ids"]):
         owner = (
-            m.RegistryIdentifier.objects.filter(registry=registry_id.registry, value=registry_id.value)
-            .exclude(study_id=study.pk)
+            m.RegistryIdentifier.objects.filter(registry=registry_id.registry, value=registry_id.value, in_revision=False)
+            .exclude(study_id__in=[pk for pk in (study.pk, study.revision_of_id) if pk])
             .values_list("study__accession", flat=True)
             .first()
         )
@@ -434,6 +453,8 @@ def study_save_document(*, document: dict, study: m.Study | None = None, by=None
             if not creating:
                 m.Study.objects.filter(pk=study.pk).update(version=models.F("version") + 1)
                 study.refresh_from_db(fields=["version"])
+            if snapshot and study.curation_state == c.CurationState.PUBLISHED:
+                study_snapshot(study=study, by=by, note=snapshot_note)
     except _Unchanged:
         study.refresh_from_db()
         return study, False
@@ -530,3 +551,211 @@ def vocabulary_upsert(*, kind: str, items: list[dict]) -> int:
     if errors.errors:
         raise DocumentError(errors.errors)
     return changed
+
+
+# --- review workflow ---------------------------------------------------------------------------------
+# draft -> in_review -> published -> retracted; in_review -> draft when a reviewer requests changes.
+# A published study is never edited in place: `study_start_revision` makes a private draft copy and
+# publishing that copy replaces the public record, so readers see the last published version meanwhile.
+
+
+class WorkflowError(Exception):
+    """A transition that the study's state or open review comments do not allow."""
+
+
+def _require(by, permission: str) -> None:
+    if by is None or not by.has_perm(permission):
+        raise PermissionDenied(f"This needs the {permission.split('.')[1].replace('_', ' ')} permission.")
+
+
+def _transition(study: m.Study, *, action: str, to_state: str, by, note: str = "") -> None:
+    from_state = study.curation_state
+    study.curation_state = to_state
+    study.updated_at = timezone.now()
+    study._history_user = by
+    study.save(update_fields=["curation_state", "updated_at", "retraction_reason", "published_at"])
+    m.StudyTransition.objects.create(study=study, action=action, from_state=from_state, to_state=to_state, by=by, note=note)
+
+
+def _lock(study: m.Study) -> m.Study:
+    return m.Study.objects.select_for_update().get(pk=study.pk)
+
+
+@transaction.atomic
+def study_submit(*, study: m.Study, by) -> m.Study:
+    """A curator hands a draft to the reviewers."""
+    _require(by, "trials.change_study")
+    study = _lock(study)
+    if study.curation_state != c.CurationState.DRAFT:
+        raise WorkflowError(f"Only a draft can be submitted for review; this study is {study.get_curation_state_display()}.")
+    _transition(study, action="submitted", to_state=c.CurationState.IN_REVIEW, by=by)
+    return study
+
+
+@transaction.atomic
+def study_comment(*, study: m.Study, by, text: str, blocking: bool) -> m.ReviewComment:
+    _require(by, "trials.publish_study")
+    if not text.strip():
+        raise ValidationError({"text": "Write the comment."})
+    return m.ReviewComment.objects.create(study=study, author=by, text=text.strip(), blocking=blocking)
+
+
+@transaction.atomic
+def study_request_changes(*, study: m.Study, by, text: str, blocking: bool = True) -> m.Study:
+    """A reviewer sends a study back to its curator with a comment that stays on the study."""
+    _require(by, "trials.publish_study")
+    study = _lock(study)
+    if study.curation_state != c.CurationState.IN_REVIEW:
+        raise WorkflowError("Changes can only be requested on a study in review.")
+    study_comment(study=study, by=by, text=text, blocking=blocking)
+    _transition(study, action="changes_requested", to_state=c.CurationState.DRAFT, by=by, note=text.strip())
+    return study
+
+
+@transaction.atomic
+def study_resolve_comment(*, comment: m.ReviewComment, by) -> m.ReviewComment:
+    _require(by, "trials.change_study")
+    if comment.resolved_at is None:
+        comment.resolved_at, comment.resolved_by = timezone.now(), by
+        comment.save(update_fields=["resolved_at", "resolved_by"])
+    return comment
+
+
+@transaction.atomic
+def study_publish(*, study: m.Study, by, note: str = "") -> m.Study:
+    """A reviewer publishes a study in review; returns the public study (for a revision, the original)."""
+    _require(by, "trials.publish_study")
+    study = _lock(study)
+    if study.curation_state != c.CurationState.IN_REVIEW:
+        raise WorkflowError("Only a study in review can be published.")
+    blocking = study.review_comments.filter(blocking=True, resolved_at=None).count()
+    if blocking:
+        raise WorkflowError(f"{blocking} blocking review comment(s) must be resolved before publishing.")
+    if study.revision_of_id is None:
+        study.published_at = study.published_at or timezone.now()
+        _transition(study, action="published", to_state=c.CurationState.PUBLISHED, by=by, note=note)
+        study_snapshot(study=study, by=by, note=note)
+        return study
+
+    from .api.serializers import study_document
+
+    original = _lock(study.revision_of)
+    document = study_document(study)
+    document.update(accession=original.accession, curation_state=c.CurationState.PUBLISHED, retraction_reason="")
+    # The copy's review trail belongs to the public record it becomes.
+    study.review_comments.update(study=original)
+    study.transitions.update(study=original)
+    study.delete()  # the copy's registry ids must be gone before the original takes them back
+    original, _changed = study_save_document(document=document, study=original, by=by, snapshot_note=note)
+    m.StudyTransition.objects.create(
+        study=original,
+        action="revision_published",
+        from_state=c.CurationState.IN_REVIEW,
+        to_state=c.CurationState.PUBLISHED,
+        by=by,
+        note=note,
+    )
+    return original
+
+
+@transaction.atomic
+def study_retract(*, study: m.Study, by, reason: str) -> m.Study:
+    """Withdraw a published study from the evidence base; it stays visible, marked, with the reason."""
+    _require(by, "trials.publish_study")
+    if not reason.strip():
+        raise ValidationError({"retraction_reason": "Give the public reason for the retraction."})
+    study = _lock(study)
+    if study.curation_state != c.CurationState.PUBLISHED:
+        raise WorkflowError("Only a published study can be retracted.")
+    study.retraction_reason = reason.strip()
+    _transition(study, action="retracted", to_state=c.CurationState.RETRACTED, by=by, note=reason.strip())
+    return study
+
+
+@transaction.atomic
+def study_start_revision(*, study: m.Study, by) -> m.Study:
+    """A private draft copy of a published study, for corrections; one open revision at a time."""
+    from .api.serializers import document_queryset, study_document
+
+    _require(by, "trials.change_study")
+    study = _lock(study)
+    if study.curation_state != c.CurationState.PUBLISHED:
+        raise WorkflowError("Only a published study is revised through a copy; edit drafts directly.")
+    existing = study.revisions.first()
+    if existing:
+        return existing
+    document = study_document(document_queryset().get(pk=study.pk))
+    document.pop("accession")
+    document["curation_state"] = c.CurationState.DRAFT
+    revision = m.Study(revision_of=study)
+    revision, _changed = study_save_document(document=document, study=revision, by=by)
+    m.StudyTransition.objects.create(
+        study=study, action="revision_started", from_state=study.curation_state, to_state=study.curation_state, by=by,
+        note=revision.accession,
+    )  # fmt: skip
+    return revision
+
+
+def study_snapshot(*, study: m.Study, by=None, note: str = "") -> m.StudyVersion:
+    """Freeze the study as published now; numbers run 1, 2, 3 ... per study."""
+    from .api.serializers import document_queryset, study_document
+
+    document = study_document(document_queryset().get(pk=study.pk))
+    document = _jsonable({k: v for k, v in document.items() if k not in ("version", "updated_at")})
+    last = study.versions.order_by("-number").first()
+    if last and last.document == document:
+        return last
+    by = by if getattr(by, "is_authenticated", False) else None
+    return m.StudyVersion.objects.create(
+        study=study, number=(last.number + 1) if last else 1, document=document, published_by=by, note=note
+    )
+
+
+def _jsonable(document: dict) -> dict:
+    import json
+
+    from rest_framework.utils.encoders import JSONEncoder
+
+    return json.loads(json.dumps(document, cls=JSONEncoder))
+
+
+def document_diff(old: Any, new: Any, path: str = "") -> list[tuple[str, Any, Any]]:
+    """Flattened differences between two study documents: (path, old value, new value)."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        changes = []
+        for key in list(old) + [k for k in new if k not in old]:
+            changes += document_diff(old.get(key), new.get(key), f"{path}.{key}" if path else key)
+        return changes
+    if isinstance(old, list) and isinstance(new, list):
+        changes = []
+        for index in range(max(len(old), len(new))):
+            changes += document_diff(
+                old[index] if index < len(old) else None, new[index] if index < len(new) else None, f"{path}[{index}]"
+            )
+        return changes
+    return [] if old == new else [(path, old, new)]
+
+
+# --- deletion ------------------------------------------------------------------------------------------
+
+
+class StudyProtected(Exception):
+    """Deleting this study would lose curated data; retract it or send it back to draft instead."""
+
+
+@transaction.atomic
+def study_delete(*, study: m.Study, by=None) -> None:
+    """Delete a draft and its children. Anything further along (in review, published, retracted) is
+    curated data, and a study that was ever published keeps its accession because citations use it."""
+    study = _lock(study)
+    if study.curation_state != c.CurationState.DRAFT:
+        raise StudyProtected(
+            f"{study.accession} is {study.get_curation_state_display().lower()}: only drafts can be deleted "
+            "(retract a published study instead)."
+        )
+    if study.published_at is not None:
+        raise StudyProtected(
+            f"{study.accession} was published on {study.published_at:%Y-%m-%d}; its accession must keep resolving."
+        )
+    _attach_history_user(study, by)
+    study.delete()

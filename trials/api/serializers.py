@@ -5,12 +5,15 @@ which takes exactly these keys and validates with the models' own rules (the adm
 """
 
 from django.db.models import Prefetch
+from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from trials import choices as c
 from trials import models as m
 from trials.models import format_partial_date
+from trials.services import CHILD_SPECS, STUDY_CHILDREN, STUDY_DATES, STUDY_FIELDS
 
 DOCUMENT_FORMAT = "neurocell-registry/1"
 
@@ -232,6 +235,7 @@ class StudyDocumentSerializer(serializers.ModelSerializer):
             "institutions",
             "countries",
             "curation_state",
+            "retraction_reason",
             "conditions",
             "milestones",
             "registry_ids",
@@ -261,9 +265,10 @@ def document_queryset(queryset=None):
     return queryset.prefetch_related(
         Prefetch("study_conditions", queryset=m.StudyCondition.objects.select_related("condition").order_by("pk")),
         Prefetch("countries", queryset=m.StudyCountry.objects.order_by("pk")),
-        "milestones",
-        "registry_ids",
-        "publications",
+        # Children keep the order they were curated in (pk), identically on every database.
+        Prefetch("milestones", queryset=m.RegulatoryMilestone.objects.order_by("pk")),
+        Prefetch("registry_ids", queryset=m.RegistryIdentifier.objects.order_by("pk")),
+        Prefetch("publications", queryset=m.Publication.objects.order_by("pk")),
         Prefetch("sources", queryset=m.Source.objects.select_related("document").order_by("pk")),
         Prefetch(
             "cohorts",
@@ -281,3 +286,340 @@ def study_document(study: m.Study) -> dict:
 
 
 __all__ = ["DOCUMENT_FORMAT", "OpenApiTypes", "StudyDocumentSerializer", "document_queryset", "study_document"]
+
+
+# --- API lists: study summaries, vocabularies, result and harm rows ------------------------------------
+# Below the document serializers on purpose: these shapes are the API's own; the document above is
+# shared with export/import and must not change.
+
+
+def _unique(values) -> list:
+    return list(dict.fromkeys(value for value in values if value not in (None, "")))
+
+
+def _enum_list(choices) -> dict:
+    return {"type": "array", "items": {"type": "string", "enum": [value for value, _label in choices]}}
+
+
+STRING_LIST = {"type": "array", "items": {"type": "string"}}
+
+
+def absolute_url(request, path: str) -> str:
+    return request.build_absolute_uri(path) if request is not None else path
+
+
+def summary_queryset(queryset):
+    """A study list row's query shape: two flags as subqueries and four prefetches, whatever the page size."""
+    cell_products = m.Intervention.objects.filter(kind=c.InterventionKind.CELL_PRODUCT).select_related("cell_type").order_by("pk")
+    return queryset.with_flags().prefetch_related(
+        Prefetch("study_conditions", queryset=m.StudyCondition.objects.select_related("condition").order_by("pk")),
+        Prefetch("countries", queryset=m.StudyCountry.objects.order_by("pk")),
+        Prefetch(
+            "cohorts",
+            queryset=m.Cohort.objects.only("pk", "study_id")
+            .order_by("pk")
+            .prefetch_related(Prefetch("interventions", queryset=cell_products, to_attr="cell_products")),
+            to_attr="summary_cohorts",
+        ),
+    )
+
+
+class StudySummarySerializer(serializers.ModelSerializer):
+    """One item of /api/v1/studies/ (and one CSV row): what integrators filter, sort and link on.
+
+    `cell_types`, `source_tissues`, `donors` and `routes` describe the study's cell products, as the
+    filters of the same names do; `url` is the whole document.
+    """
+
+    start_date = PartialDateField("start_date")
+    completion_date = PartialDateField("completion_date")
+    conditions = serializers.SerializerMethodField(help_text="Condition slugs (see /api/v1/conditions/).")
+    cell_types = serializers.SerializerMethodField(help_text="Cell type slugs of the cell products (see /api/v1/cell-types/).")
+    source_tissues = serializers.SerializerMethodField()
+    donors = serializers.SerializerMethodField()
+    routes = serializers.SerializerMethodField()
+    countries = serializers.SerializerMethodField(help_text="ISO 3166-1 alpha-2 codes.")
+    has_results = serializers.BooleanField(read_only=True, help_text="At least one outcome carries a number.")
+    has_serious_ae = serializers.BooleanField(read_only=True, help_text="At least one serious adverse event was reported.")
+    url = serializers.SerializerMethodField(help_text="The whole study document.")
+
+    class Meta:
+        model = m.Study
+        fields = [
+            "accession",
+            "title",
+            "title_zh",
+            "acronym",
+            "study_type",
+            "phase",
+            "overall_status",
+            "curation_state",
+            "conditions",
+            "cell_types",
+            "source_tissues",
+            "donors",
+            "routes",
+            "enrollment",
+            "enrollment_type",
+            "start_date",
+            "completion_date",
+            "countries",
+            "has_results",
+            "has_serious_ae",
+            "version",
+            "updated_at",
+            "url",
+        ]
+        read_only_fields = fields
+
+    def get_url(self, study: m.Study) -> str:
+        # Not HyperlinkedIdentityField: DRF's reverse() carries `format=csv` over, and the link must be
+        # the same in JSON and CSV.
+        return absolute_url(self.context.get("request"), reverse("api:study-detail", kwargs={"accession": study.accession}))
+
+    @staticmethod
+    def _cell_products(study: m.Study) -> list[m.Intervention]:
+        return [product for cohort in study.summary_cohorts for product in cohort.cell_products]
+
+    @extend_schema_field(STRING_LIST)
+    def get_conditions(self, study: m.Study) -> list[str]:
+        return [link.condition.slug for link in study.study_conditions.all()]
+
+    @extend_schema_field(STRING_LIST)
+    def get_cell_types(self, study: m.Study) -> list[str]:
+        return _unique(product.cell_type.slug for product in self._cell_products(study) if product.cell_type)
+
+    @extend_schema_field(_enum_list(c.SourceTissue.choices))
+    def get_source_tissues(self, study: m.Study) -> list[str]:
+        return _unique(product.source_tissue for product in self._cell_products(study))
+
+    @extend_schema_field(_enum_list(c.Donor.choices))
+    def get_donors(self, study: m.Study) -> list[str]:
+        return _unique(product.donor for product in self._cell_products(study))
+
+    @extend_schema_field(_enum_list(c.Route.choices))
+    def get_routes(self, study: m.Study) -> list[str]:
+        return _unique(product.route for product in self._cell_products(study))
+
+    @extend_schema_field({"type": "array", "items": {"type": "string", "pattern": "^[A-Z]{2}$", "example": "CN"}})
+    def get_countries(self, study: m.Study) -> list[str]:
+        return [row.country.code for row in study.countries.all()]
+
+
+class ConditionSerializer(serializers.ModelSerializer):
+    parent = SlugOrNull(allow_null=True, help_text="The broader condition's slug; filtering by it includes this one.")
+
+    class Meta:
+        model = m.Condition
+        fields = ["slug", "name", "name_zh", "mesh_id", "parent"]
+        read_only_fields = fields
+
+
+class CellTypeSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = m.CellType
+        fields = ["slug", "name", "name_zh", "category", "cell_ontology_id", "description"]
+        read_only_fields = fields
+
+
+class InstrumentSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = m.Instrument
+        fields = ["slug", "name", "name_zh", "abbreviation", "direction", "range_min", "range_max", "unit", "description"]
+        read_only_fields = fields
+
+
+class StudyAccessionField(serializers.SlugRelatedField):
+    def __init__(self, **kwargs):
+        super().__init__(slug_field="accession", read_only=True, help_text="The study's accession.", **kwargs)
+
+
+class OutcomeRowSerializer(OutcomeSerializer):
+    """An outcome of the document's `outcomes`, with its study: one row of /api/v1/outcomes/."""
+
+    study = StudyAccessionField()
+
+    class Meta(OutcomeSerializer.Meta):
+        fields = ["study", *OutcomeSerializer.Meta.fields]
+        read_only_fields = fields
+
+
+class AdverseEventRowSerializer(AdverseEventSerializer):
+    """An adverse event of the document's `adverse_events`, with its study: one row of /api/v1/adverse-events/."""
+
+    study = StudyAccessionField()
+
+    class Meta(AdverseEventSerializer.Meta):
+        fields = ["study", *AdverseEventSerializer.Meta.fields]
+        read_only_fields = fields
+
+
+class FacetsSerializer(serializers.Serializer):
+    """Matching studies per facet value, each facet counted under every *other* active filter."""
+
+    condition = serializers.DictField(child=serializers.IntegerField(min_value=0), help_text="Includes narrower conditions.")
+    cell_type = serializers.DictField(child=serializers.IntegerField(min_value=0))
+    cell_category = serializers.DictField(child=serializers.IntegerField(min_value=0))
+    source_tissue = serializers.DictField(child=serializers.IntegerField(min_value=0))
+    donor = serializers.DictField(child=serializers.IntegerField(min_value=0))
+    route = serializers.DictField(child=serializers.IntegerField(min_value=0))
+    phase = serializers.DictField(child=serializers.IntegerField(min_value=0))
+    status = serializers.DictField(child=serializers.IntegerField(min_value=0))
+    study_type = serializers.DictField(child=serializers.IntegerField(min_value=0))
+    country = serializers.DictField(child=serializers.IntegerField(min_value=0))
+    instrument = serializers.DictField(child=serializers.IntegerField(min_value=0))
+    has_results = serializers.DictField(child=serializers.IntegerField(min_value=0), help_text='Keys "true" and "false".')
+    has_serious_ae = serializers.DictField(child=serializers.IntegerField(min_value=0), help_text='Keys "true" and "false".')
+
+
+class StudyFacetsSerializer(serializers.Serializer):
+    count = serializers.IntegerField(min_value=0, help_text="Studies matching all the filters.")
+    facets = FacetsSerializer()
+
+
+class ApiVersionSerializer(serializers.Serializer):
+    api_version = serializers.CharField()
+    document_format = serializers.CharField(help_text="The study document format, as export_studies writes it.")
+    data_updated_at = serializers.DateTimeField(allow_null=True, help_text="When a public study last changed.")
+    studies = serializers.IntegerField(min_value=0, help_text="Public studies.")
+
+
+# --- Writes: the document as a request body ------------------------------------------------------------
+# Documentation only. `study_save_document` reads the body and is the one validator (the admin's and
+# import_studies' rules); these serializers describe the keys it accepts, taken from its own specs.
+
+
+@extend_schema_field({"type": "string", "pattern": r"^\d{4}(-\d{2}(-\d{2})?)?$", "nullable": True, "example": "2018-06"})
+class PartialDateInput(serializers.CharField):
+    def __init__(self, **kwargs):
+        super().__init__(required=False, allow_null=True, allow_blank=True, **kwargs)
+
+
+def _slug(help_text: str, required: bool = True) -> serializers.CharField:
+    return serializers.CharField(required=required, allow_null=not required, help_text=help_text)
+
+
+def _spec_fields(key: str) -> list[str]:
+    _model, fields, dates, lookups = CHILD_SPECS[key]
+    return [*lookups, *fields, *dates]
+
+
+class ConditionLinkInputSerializer(serializers.ModelSerializer):
+    condition = _slug("Condition slug (see /api/v1/conditions/).")
+
+    class Meta:
+        model = m.StudyCondition
+        fields = _spec_fields("conditions")
+
+
+class MilestoneInputSerializer(serializers.ModelSerializer):
+    date = PartialDateInput()
+
+    class Meta:
+        model = m.RegulatoryMilestone
+        fields = _spec_fields("milestones")
+
+
+class RegistryIdentifierInputSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = m.RegistryIdentifier
+        fields = _spec_fields("registry_ids")
+
+
+class PublicationInputSerializer(serializers.ModelSerializer):
+    date = PartialDateInput()
+
+    class Meta:
+        model = m.Publication
+        fields = _spec_fields("publications")
+
+
+class SourceInputSerializer(serializers.ModelSerializer):
+    document = _slug("Source document key.")
+
+    class Meta:
+        model = m.Source
+        fields = _spec_fields("sources")
+
+
+class InterventionInputSerializer(serializers.ModelSerializer):
+    cell_type = _slug("Cell type slug (see /api/v1/cell-types/); cell products only.", required=False)
+
+    class Meta:
+        model = m.Intervention
+        fields = _spec_fields("interventions")
+
+
+class CohortInputSerializer(serializers.ModelSerializer):
+    interventions = InterventionInputSerializer(many=True, required=False)
+
+    class Meta:
+        model = m.Cohort
+        fields = [*_spec_fields("cohorts"), "interventions"]
+
+
+class OutcomeInputSerializer(serializers.ModelSerializer):
+    cohort = _slug("Label of one of this document's cohorts; null when pooled.", required=False)
+    instrument = _slug("Instrument slug (see /api/v1/instruments/).")
+
+    class Meta:
+        model = m.OutcomeMeasure
+        fields = ["cohort", *_spec_fields("outcomes")]
+
+
+class AdverseEventInputSerializer(serializers.ModelSerializer):
+    cohort = _slug("Label of one of this document's cohorts; null when not reported per cohort.", required=False)
+
+    class Meta:
+        model = m.AdverseEvent
+        fields = ["cohort", *_spec_fields("adverse_events")]
+
+
+class StudyDocumentInputSerializer(serializers.ModelSerializer):
+    """A whole study document, as GET returns it. `accession`, `version`, `updated_at` and
+    `registry_ids[].url` are the registry's and may be sent back unchanged; absent lists are empty."""
+
+    start_date = PartialDateInput()
+    completion_date = PartialDateInput()
+    countries = serializers.ListField(
+        child=serializers.CharField(help_text="ISO 3166-1 alpha-2 code."), required=False, help_text="ISO 3166-1 alpha-2 codes."
+    )
+    conditions = ConditionLinkInputSerializer(many=True, required=False)
+    milestones = MilestoneInputSerializer(many=True, required=False)
+    registry_ids = RegistryIdentifierInputSerializer(many=True, required=False)
+    publications = PublicationInputSerializer(many=True, required=False)
+    sources = SourceInputSerializer(many=True, required=False)
+    cohorts = CohortInputSerializer(many=True, required=False)
+    outcomes = OutcomeInputSerializer(many=True, required=False)
+    adverse_events = AdverseEventInputSerializer(many=True, required=False)
+
+    class Meta:
+        model = m.Study
+        fields = [*STUDY_FIELDS, *STUDY_DATES, *STUDY_CHILDREN]
+
+
+class StudyVersionSerializer(serializers.ModelSerializer):
+    """One published version of a study (a row of its version history)."""
+
+    study = StudyAccessionField()
+    url = serializers.SerializerMethodField(help_text="This version's frozen document.")
+
+    class Meta:
+        model = m.StudyVersion
+        fields = ["study", "number", "published_at", "note", "url"]
+        read_only_fields = fields
+
+    def get_url(self, version: m.StudyVersion) -> str:
+        path = reverse("api:study-version-detail", kwargs={"accession": version.study.accession, "number": version.number})
+        return absolute_url(self.context.get("request"), path)
+
+
+class StudyVersionDocumentSerializer(StudyVersionSerializer):
+    document = serializers.JSONField(
+        read_only=True,
+        help_text="The study document as it was published (its format at that time; without version and updated_at).",
+    )
+
+    class Meta(StudyVersionSerializer.Meta):
+        fields = [*StudyVersionSerializer.Meta.fields, "document"]
+        read_only_fields = fields

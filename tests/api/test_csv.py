@@ -1,0 +1,132 @@
+"""`format=csv`: the JSON keys as columns, the same values, every page, streamed."""
+
+import csv
+import io
+
+import pytest
+
+from tests import factories as f
+from trials import choices as c
+from trials import models as m
+from trials.api import csv as api_csv
+
+LISTS = [
+    "/api/v1/studies/",
+    "/api/v1/outcomes/",
+    "/api/v1/adverse-events/",
+    "/api/v1/conditions/",
+    "/api/v1/cell-types/",
+    "/api/v1/instruments/",
+]
+
+
+def read_csv(response) -> tuple[list[str], list[dict]]:
+    assert response.status_code == 200, response.content
+    assert response.streaming
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    text = b"".join(response.streaming_content).decode()
+    reader = csv.DictReader(io.StringIO(text))
+    return reader.fieldnames, list(reader)
+
+
+def as_cells(item: dict) -> dict:
+    """A JSON item spelled as the documented CSV cells."""
+    cells = {}
+    for key, value in item.items():
+        if value is None:
+            cells[key] = ""
+        elif isinstance(value, bool):
+            cells[key] = "true" if value else "false"
+        elif isinstance(value, list):
+            cells[key] = "|".join(value)
+        else:
+            cells[key] = str(value)
+    return cells
+
+
+@pytest.fixture
+def several(db):
+    studies = [f.full_study(enrollment=n, enrollment_type=c.EnrollmentType.ACTUAL) for n in (30, 10, 20)]
+    m.StudyCountry.objects.create(study=studies[0], country="US")  # a list of two: "CN|US"
+    f.ConditionFactory(slug="stroke", name="Stroke", parent=m.Condition.objects.get(slug="amyotrophic-lateral-sclerosis"))
+    f.InstrumentFactory(slug="nihss", name="NIHSS", range_min=0, range_max=42)
+    return studies
+
+
+@pytest.mark.parametrize("path", LISTS)
+def test_csv_has_the_json_keys_and_values_of_every_page(anon, several, path):
+    items = anon.get(f"{path}?page_size=1000").json()["results"]
+    columns, rows = read_csv(anon.get(f"{path}?format=csv&page_size=1&page=2"))
+    assert columns == list(items[0])
+    assert rows == [as_cells(item) for item in items]
+
+
+def test_study_csv_spells_lists_flags_numbers_and_nulls_as_documented(anon, several):
+    _columns, rows = read_csv(anon.get("/api/v1/studies/?format=csv&ordering=-enrollment"))
+    first = rows[0]
+    assert (first["countries"], first["has_results"], first["enrollment"], first["start_date"]) == ("CN|US", "true", "30", "")
+
+
+def test_number_cells_are_written_as_json_writes_them(anon, several):
+    _columns, rows = read_csv(anon.get("/api/v1/instruments/?format=csv&fields=slug,range_max"))
+    assert {"slug": "nihss", "range_max": "42.0"} in rows
+    assert api_csv.cell(1e-7) == "1e-07"
+
+
+def test_the_search_pages_download_link_works_with_its_parameters(anon, several):
+    """The page links "Download CSV" to its own query string plus format=csv, `page` included."""
+    query = "condition=amyotrophic-lateral-sclerosis&phase=phase1&has_serious_ae=true&q=study&ordering=-enrollment&page=2"
+    _columns, rows = read_csv(anon.get(f"/api/v1/studies/?{query}&format=csv"))
+    assert [row["enrollment"] for row in rows] == ["30", "20", "10"]
+
+
+def test_csv_with_fields(anon, several):
+    columns, rows = read_csv(anon.get("/api/v1/adverse-events/?format=csv&fields=study,term,n_affected"))
+    assert columns == ["study", "term", "n_affected"]
+    assert rows[0] == {"study": several[0].accession, "term": "Death", "n_affected": "1"}
+
+
+def test_accept_header_asks_for_csv_too(anon, several):
+    columns, _rows = read_csv(anon.get("/api/v1/conditions/", HTTP_ACCEPT="text/csv"))
+    assert columns[0] == "slug"
+
+
+def test_csv_is_a_download_named_after_the_list(anon, several):
+    assert anon.get("/api/v1/adverse-events/?format=csv")["Content-Disposition"] == 'attachment; filename="adverse-events.csv"'
+
+
+def test_rows_are_prefetched_chunk_by_chunk(anon, several, monkeypatch):
+    monkeypatch.setattr(api_csv, "CHUNK_SIZE", 2)
+    items = anon.get("/api/v1/studies/?ordering=accession").json()["results"]
+    _columns, rows = read_csv(anon.get("/api/v1/studies/?format=csv&ordering=accession"))
+    assert rows == [as_cells(item) for item in items]
+    assert all(row["conditions"] == "amyotrophic-lateral-sclerosis" for row in rows)
+
+
+def test_expanded_documents_are_json_only(anon, several):
+    response = anon.get("/api/v1/studies/?format=csv&expand=children")
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/json"
+    assert "expand" in response.json()["error"]["fields"]
+
+
+def test_errors_of_a_csv_request_are_json(anon, several):
+    response = anon.get("/api/v1/outcomes/?format=csv&phase=phase9")
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/json"
+    assert response.json()["error"]["fields"] == {"phase": ["Select a valid choice. phase9 is not one of the available choices."]}
+
+
+def test_csv_is_only_offered_on_lists(anon, several):
+    response = anon.get(f"/api/v1/studies/{several[0].accession}/?format=csv")
+    assert response.status_code == 406
+    assert response.json()["error"]["code"] == "not_acceptable"
+
+
+def test_csv_etag_changes_with_the_data_and_not_with_the_page(anon, several):
+    etag = anon.get("/api/v1/studies/?format=csv")["ETag"]
+    assert anon.get("/api/v1/studies/?format=csv&page=2")["ETag"] == etag
+    assert anon.get("/api/v1/studies/?format=csv", HTTP_IF_NONE_MATCH=etag).status_code == 304
+    assert anon.get("/api/v1/studies/?format=csv&phase=phase1")["ETag"] != etag
+    f.StudyFactory()
+    assert anon.get("/api/v1/studies/?format=csv")["ETag"] != etag

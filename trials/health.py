@@ -1,0 +1,32 @@
+"""GET /healthz for load balancers and monitoring: 200 when the app can read the registry, else 503."""
+
+from __future__ import annotations
+
+import logging
+
+from django.db import DatabaseError
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_safe
+
+from trials.errors import RETRY_AFTER_SECONDS
+from trials.models import Study
+
+logger = logging.getLogger(__name__)
+
+
+@never_cache
+@require_safe
+def healthz(request: HttpRequest) -> JsonResponse:
+    """{"status": "ok", "database": "ok", "studies": N} where N counts public studies.
+
+    Counting with the ORM checks what pages need: the server answers, and the migrated tables are there.
+    """
+    try:
+        studies = Study.objects.public().count()
+    except DatabaseError as error:
+        logger.error("Health check: database unavailable: %s", error)
+        response = JsonResponse({"status": "unavailable", "database": "unavailable"}, status=503)
+        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response
+    return JsonResponse({"status": "ok", "database": "ok", "studies": studies})

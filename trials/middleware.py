@@ -1,0 +1,73 @@
+"""Middleware for running in production: request body limits, database outages, the client's address."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+
+from trials.errors import database_unavailable, is_database_outage, request_too_large
+
+logger = logging.getLogger(__name__)
+
+
+class RequestBodyLimitMiddleware:
+    """Refuse a body over DATA_UPLOAD_MAX_MEMORY_SIZE with a 413 before anything reads it.
+
+    Django applies the limit only when `request.body` or `request.POST` is read; DRF's parsers read the
+    stream themselves, so without this an API request body would be unbounded. Multipart bodies are
+    left to Django, which streams their files to disk and limits their other fields itself.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        if limit is not None and request.content_type != "multipart/form-data":
+            try:
+                length = int(request.META.get("CONTENT_LENGTH") or 0)
+            except ValueError:
+                length = 0  # Django reads no body then either
+            if length > limit:
+                return request_too_large(request, limit)
+        return self.get_response(request)
+
+
+class DatabaseUnavailableMiddleware:
+    """While the database is unreachable, answer 503 (JSON under /api/, a page elsewhere), not a 500.
+
+    Nothing is cached or retried here: the next request opens a new connection (CONN_MAX_AGE with
+    CONN_HEALTH_CHECKS drops a broken persistent one), so the site recovers when the database returns.
+    Outages outside a view (e.g. saving the session) reach `trials.errors.server_error`, which does
+    the same.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if not is_database_outage(exception):
+            return None
+        # One line, not a trace per request: the cause is outside the code.
+        logger.error("Database unavailable, answering 503 for %s %s: %s", request.method, request.path, exception)
+        return database_unavailable(request)
+
+
+def client_ip(request: HttpRequest) -> str:
+    """The client's address for login throttling (AXES_CLIENT_IP_CALLABLE).
+
+    REMOTE_ADDR, unless TRUSTED_PROXY_COUNT proxies sit in front: then the address the outermost of
+    them saw, i.e. the entry they appended to X-Forwarded-For, never one a client could have forged.
+    """
+    count = settings.TRUSTED_PROXY_COUNT
+    if count:
+        forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if part.strip()]
+        if len(forwarded) >= count:
+            return forwarded[-count]
+    return request.META.get("REMOTE_ADDR", "")

@@ -1,0 +1,84 @@
+"""Template helpers for the public pages: localized fields, number spellings, language links."""
+
+from django import template
+from django.urls import reverse, translate_url
+from django.utils import translation
+from django.utils.translation import gettext as _
+
+from trials import charts, formatting
+from trials.models import Localized
+
+register = template.Library()
+
+
+@register.filter
+def tr(obj, field: str) -> str:
+    """`{{ cohort|tr:"label" }}`: the curated Chinese field on Chinese pages, else English.
+
+    Works on any object with `<field>` and `<field>_zh` (Cohort and Publication are not `Localized`).
+    """
+    return Localized.tr(obj, field)
+
+
+@register.filter
+def cells(value) -> str:
+    return formatting.cells(value)
+
+
+@register.filter
+def number(value) -> str:
+    return formatting.number(value)
+
+
+@register.filter
+def cohort_label(outcome) -> str:
+    return charts.cohort_label(outcome)
+
+
+@register.filter
+def spread(outcome, which: str = "") -> str:
+    return charts.spread_label(outcome, baseline=which == "baseline")
+
+
+@register.filter
+def bcp47(language_code: str) -> str:
+    """Django's "zh-hans" spelled as HTML's `lang` wants it: "zh-Hans"."""
+    language, _sep, script = (language_code or "").partition("-")
+    return f"{language}-{script.title()}" if len(script) == 4 else language_code
+
+
+@register.filter
+def p_value(outcome) -> str:
+    """ "p < 0.001" from the structured qualifier and value, else the p-value as reported."""
+    if outcome.p_value is not None:
+        return f"p {outcome.p_qualifier} {formatting.number(outcome.p_value)}"
+    return outcome.p_text
+
+
+@register.filter
+def affected(event) -> str:
+    """ "1 / 10 (10%)" affected / at risk, or "54 events" when only events were counted."""
+    if event.n_affected is not None:
+        text = f"{event.n_affected} / {event.n_at_risk}" if event.n_at_risk is not None else str(event.n_affected)
+        if event.percent_affected is not None:
+            text += f" ({formatting.number(event.percent_affected)}%)"
+        return text
+    if event.n_events is not None:
+        text = _("%(count)s events") % {"count": event.n_events}
+        if event.n_at_risk is not None:
+            text += " / " + _("%(count)s at risk") % {"count": event.n_at_risk}
+        return text
+    return "—"
+
+
+@register.simple_tag(takes_context=True)
+def url_in_language(context, language_code: str) -> str:
+    """The page being shown, in another language (same path and query).
+
+    Error pages may render without a request (the 500 page does); they then link to the home page.
+    """
+    request = context.get("request")
+    if request is None:
+        with translation.override(language_code):
+            return reverse("trials:home")
+    return translate_url(request.get_full_path(), language_code)
