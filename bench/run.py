@@ -172,6 +172,38 @@ class Server:
         self.log.close()
 
 
+def cpu_seconds(pids: list[int]) -> float:
+    total = 0.0
+    for pid in pids:
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+    return total
+
+
+def active_queries(database_url: str) -> int:
+    import psycopg
+
+    with psycopg.connect(database_url, autocommit=True) as connection:
+        return connection.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND state = 'active' "
+            "AND pid <> pg_backend_pid()"
+        ).fetchone()[0]
+
+
+def wait_idle(servers: list[Server], database_url: str, timeout: float = 180) -> float:
+    """Wait until both servers have finished what the last load left them (wrk stops sending, but
+    requests already accepted still run and would steal the next measurement's CPU); seconds waited."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        pids = [pid for server in servers for pid in server.worker_pids()]
+        before = cpu_seconds(pids)
+        time.sleep(0.5)
+        if cpu_seconds(pids) - before < 0.05 and active_queries(database_url) == 0:
+            break
+    return time.monotonic() - started
+
+
 def rss_kb(pid: int) -> int:
     with contextlib.suppress(OSError):
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -355,6 +387,8 @@ def main() -> None:
     parser.add_argument("--fresh", action="store_true", help="Rebuild the bench database and the SQLite export")
     parser.add_argument("--postgres", default=os.environ.get("BENCH_POSTGRES", "postgres://postgres@127.0.0.1:5432"))
     parser.add_argument("--only", default="", help="Query keys to run, e.g. 'ad' (default: all)")
+    parser.add_argument("--cold-repeats", type=int, default=3, help="Cache-miss requests per URL")
+    parser.add_argument("--csv-repeats", type=int, default=3, help="Downloads of each CSV, per server")
     args = parser.parse_args()
     for tool in ("wrk", "pgbench"):
         if not shutil.which(tool):
@@ -427,11 +461,12 @@ def main() -> None:
                         raise RuntimeError(f"{base + path} answered {response.status}")
         log("Cache-miss latencies (a single request right after invalidation)")
         result["cold"] = {
-            f"{q.key}:{kind}": cold_latencies(pg, our_base + q.urls()[kind], args.repeats)
+            f"{q.key}:{kind}": cold_latencies(pg, our_base + q.urls()[kind], args.cold_repeats)
             for q in selected
             for kind in ("html", "json")
         }
         runs: dict[str, list] = {}
+        waited: list[float] = []
         result["busy"] = []
         for repeat in range(args.repeats):
             for query in selected:
@@ -441,16 +476,19 @@ def main() -> None:
                     log(f"repeat {repeat + 1}/{args.repeats} {cell}")
                     ours_url = captured[cell]["url"] if captured[cell]["url"].startswith("/") else query.urls()[kind]
                     runs.setdefault(f"{cell}:ours", []).append(wrk(our_base + ours_url, args.seconds, args.concurrency))
+                    waited.append(wait_idle([ours, datasette], pg.url))
                     their_url = their_base + getattr(query, f"datasette_{kind}")
                     runs.setdefault(f"{cell}:datasette", []).append(wrk(their_url, args.seconds, args.concurrency))
+                    waited.append(wait_idle([ours, datasette], pg.url))
                     statements = [s for s in captured[cell]["sql"] if s.lstrip().upper().startswith(("SELECT", "WITH"))]
                     runs.setdefault(f"{cell}:floor", []).append(pgbench(pg.url, statements, args.seconds, args.concurrency))
         result["runs"] = runs
+        result["drain_seconds"] = {"max": max(waited, default=0), "total": sum(waited)}
         result["summary"] = {key: summarize(value) for key, value in runs.items()}
 
         log("(f) CSV downloads")
         csv_results: dict[str, list] = {}
-        for repeat in range(args.repeats):
+        for repeat in range(args.csv_repeats):
             for name, (our_path, their_path) in csv_urls().items():
                 csv_results.setdefault(f"{name}:ours", []).append(download(our_base + our_path, ours.worker_pids()))
                 csv_results.setdefault(f"{name}:datasette", []).append(download(their_base + their_path, datasette.worker_pids()))

@@ -11,10 +11,9 @@ import functools
 
 import django_filters as df
 from django import forms
-from django.contrib.postgres.search import SearchQuery, SearchQueryField, SearchRank
+from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.db import connection
 from django.db.models import BooleanField, Case, Count, Exists, F, Func, IntegerField, OuterRef, Q, QuerySet, Value, When
-from django.db.models.expressions import RawSQL
 from django.utils.translation import gettext_lazy as _
 from django_countries import countries
 
@@ -45,6 +44,10 @@ ANY_WORD_SQL = (
     "(SELECT COALESCE(string_agg(w[1], ' | '), '')::tsquery "
     "FROM regexp_matches(websearch_to_tsquery('english', %s)::text, '(''(?:[^'']|'''')*'')', 'g') AS w)"
 )
+# ts_rank gives a document none of whose words match 1e-20, not 0, when the query ANDs two words or more
+# ("spinal cord"), so rank > 0 then holds for every study with a title. A one-lexeme document outside
+# any query (a space) tells which case a query is, once per search.
+RANKS_EVERY_STUDY_SQL = "ts_rank(''' '''::tsvector, websearch_to_tsquery('english', %s)) > 0"
 
 
 class AnyWordMatch(Func):
@@ -168,17 +171,14 @@ class StudyFilterSet(df.FilterSet):
         # every field on SQLite) are matched as substrings; English text uses PostgreSQL's ranked search.
         substring = Q(title_zh__icontains=value) | Q(brief_summary_zh__icontains=value) | Q(acronym__iexact=value)
         if connection.vendor == "postgresql":
-            # The rule is rank > 0 OR substring OR identifiers, written as one set of ids that each way
-            # of matching finds through its own index (migration 0007) rather than by reading every
-            # study. `search_vector` is the weighted title + summary vector, stored by a trigger.
+            # A full-text match (@@, through the GIN index on the stored `search_vector`), or a
+            # substring of the Chinese fields, or an identifier. ts_rank is 1e-20, not 0, for a
+            # document that does not match, so the rank itself is only used for ordering.
             query = SearchQuery(value, config="english", search_type="websearch")
             rank = SearchRank(F("search_vector"), query)
-            words = AnyWordMatch(F("search_vector"), RawSQL(ANY_WORD_SQL, [value], output_field=SearchQueryField()))
             papers = m.Publication.objects.filter(Q(doi__iexact=value) | Q(pmid=value) | Q(pmcid__iexact=value))
             ids = (
-                m.Study.objects.filter(words)
-                .annotate(rank=rank)
-                .filter(rank__gt=0)
+                m.Study.objects.filter(search_vector=query)
                 .values("pk")
                 .order_by()
                 .union(

@@ -334,7 +334,9 @@ def test_null_characters_are_refused_with_their_path(curator):
     document["cohorts"][0]["label"] = "MSC\x00"
     response = curator.post(LIST, document, format="json")
     assert response.status_code == 400
-    assert response.json()["error"]["fields"] == {"cohorts[0].label": ["Null characters are not allowed."]}
+    assert response.json()["error"]["fields"] == {
+        "cohorts[0].label": ["Null characters and unpaired surrogates are not allowed."]
+    }
     assert not m.Study.objects.exists()
 
 

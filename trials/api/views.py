@@ -76,9 +76,18 @@ def readable_studies(user) -> QuerySet:
     return m.Study.objects.all() if user.has_perm("trials.view_study") else m.Study.objects.public()
 
 
+def _encodable(text: str) -> bool:
+    """A lone UTF-16 surrogate (valid in JSON's \\u escapes) has no UTF-8 form: no database can store it."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def null_character_paths(value, path: str = "") -> list[str]:
     if isinstance(value, str):
-        return [path or "non_field_errors"] if "\x00" in value else []
+        return [path or "non_field_errors"] if "\x00" in value or not _encodable(value) else []
     if isinstance(value, dict):
         return [
             found for key, item in value.items() for found in null_character_paths(item, f"{path}.{key}" if path else str(key))
@@ -338,7 +347,7 @@ class StudyViewSet(ApiMixin, RegistryListMixin, viewsets.ModelViewSet):
         nul = null_character_paths(self.request.data)
         if nul:
             # PostgreSQL cannot store them: refuse with the field's path rather than fail on save.
-            raise exceptions.ValidationError({path: ["Null characters are not allowed."] for path in nul})
+            raise exceptions.ValidationError({path: ["Null characters and unpaired surrogates are not allowed."] for path in nul})
         return {key: value for key, value in self.request.data.items() if key not in SERVER_OWNED_KEYS}
 
     @staticmethod
