@@ -13,7 +13,7 @@ import django_filters as df
 from django import forms
 from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.db import connection
-from django.db.models import BooleanField, Case, Count, Exists, F, Func, IntegerField, OuterRef, Q, QuerySet, Value, When
+from django.db.models import Case, Count, Exists, F, IntegerField, OuterRef, Q, QuerySet, Value, When
 from django.utils.translation import gettext_lazy as _
 from django_countries import countries
 
@@ -37,26 +37,6 @@ def condition_closure() -> dict[int, set[int]]:
             found.update(frontier)
         closure[pk] = found
     return closure
-
-
-# Every word (lexeme) of a web-search query, OR-ed: the tsquery's text spells each one as 'word'.
-ANY_WORD_SQL = (
-    "(SELECT COALESCE(string_agg(w[1], ' | '), '')::tsquery "
-    "FROM regexp_matches(websearch_to_tsquery('english', %s)::text, '(''(?:[^'']|'''')*'')', 'g') AS w)"
-)
-# ts_rank gives a document none of whose words match 1e-20, not 0, when the query ANDs two words or more
-# ("spinal cord"), so rank > 0 then holds for every study with a title. A one-lexeme document outside
-# any query (a space) tells which case a query is, once per search.
-RANKS_EVERY_STUDY_SQL = "ts_rank(''' '''::tsvector, websearch_to_tsquery('english', %s)) > 0"
-
-
-class AnyWordMatch(Func):
-    """`vector @@ (any word of the query)`. A rank above 0 needs at least one of the query's words,
-    so the GIN index can find these first without changing which studies match."""
-
-    template = "%(expressions)s"
-    arg_joiner = " @@ "
-    output_field = BooleanField()
 
 
 def intervention_exists(**lookups) -> Exists:
