@@ -78,7 +78,11 @@ def render_section(result: dict) -> str:
                   "|---|---|---|---|---|---|"]  # fmt: skip
         for name in ("filtered", "all"):
             ours, theirs = result["csv"].get(f"{name}:ours", []), result["csv"].get(f"{name}:datasette", [])
-            if not ours:
+            errors = [run["error"] for run in ours + theirs if "error" in run]
+            ours, theirs = [run for run in ours if "error" not in run], [run for run in theirs if "error" not in run]
+            if errors:
+                lines.append(f"| {name} | failed: {'; '.join(sorted(set(errors)))} | | | | |")
+            if not ours or not theirs:
                 continue
 
             def med(runs, key):

@@ -67,6 +67,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: a cached response already carries every header the rest of the stack adds.
+    "trials.middleware.PublicPageCacheMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -172,6 +174,16 @@ API_ANON_RATE = os.environ.get("API_ANON_RATE") or "120/min"
 # Facet counts and search totals are cached until the data changes (trials/cache.py); this bounds how long an
 # unused entry is kept. 0 turns the cache off (the test suite does, to keep its query counts pinned).
 REGISTRY_CACHE_SECONDS = int(os.environ.get("REGISTRY_CACHE_SECONDS") or 600)
+# Whole anonymous responses too (trials.middleware.PublicPageCacheMiddleware); off while developing, so
+# that an edited template shows at once.
+REGISTRY_PAGE_CACHE = env_bool("REGISTRY_PAGE_CACHE", not DEBUG)
+# Per process; each gunicorn worker warms its own. Entries are keyed by the data stamp, so none is stale.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "OPTIONS": {"MAX_ENTRIES": int(os.environ.get("REGISTRY_CACHE_ENTRIES") or 2000)},
+    }
+}
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "NeuroCell Registry API",

@@ -259,3 +259,49 @@ def test_full_history_shows_child_changes_as_readable_diffs(admin_client, superu
     assert "<del>1</del>" in row
     assert "<ins>3</ins>" in row
     assert "admin" in page[: page.index("Adverse event “Death” changed")].rsplit("<tr>", 1)[1]
+
+
+# --- what the browser walkthrough (tests/browser/test_workflow_flow.py) found ---------------------------
+
+
+def test_a_public_studys_inlines_are_read_only_and_it_has_no_save_button(admin_client):
+    """The view-only page used to keep editable inlines and a Save button that answered 403."""
+    study = f.full_study()
+    page = admin_client.get(change_url(study)).content.decode()
+    assert 'name="cohorts-0-label"' not in page
+    assert 'name="_save"' not in page
+    assert "Close" in page
+
+
+def test_mark_resolved_posts_its_own_form_not_the_studys(client, db):
+    """Forms cannot nest: a resolve form inside the study's form submitted the study instead."""
+    study = f.full_study(curation_state=c.CurationState.IN_REVIEW)
+    client.force_login(user_in("reviewer"))
+    workflow(client, study, "request_changes", text="Dose per kg is missing.", blocking="1")
+    comment = study.review_comments.get()
+    page = client.get(change_url(study)).content.decode()
+    assert "1 blocking comment is open: the study cannot be published until it is marked resolved." in page
+    assert f'form="resolve-comment-{comment.pk}"' in page
+    main_form_end = page.index("</form>", page.index('id="study_form"'))
+    assert page.index(f'<form id="resolve-comment-{comment.pk}"') > main_form_end
+    response = client.post(f"/admin/trials/study/{study.pk}/comments/{comment.pk}/resolve/", follow=True)
+    assert "Comment marked resolved: “Dose per kg is missing.”." in response.content.decode()
+    assert study.review_comments.get().resolved_by.username == "reviewer"
+
+
+def test_view_on_site_only_for_public_studies(admin_client):
+    draft_study, public = f.full_study(curation_state=c.CurationState.DRAFT), f.full_study()
+    assert "View on site" not in admin_client.get(change_url(draft_study)).content.decode()
+    assert "View on site" in admin_client.get(change_url(public)).content.decode()
+
+
+def test_workflow_messages_say_what_happened_to_the_public_record(client, db):
+    study = f.full_study()
+    client.force_login(user_in("curator"))
+    response = workflow(client, study, "revise")
+    revision = study.revisions.get()
+    page = client.get(response.url).content.decode()
+    assert f"Revision {revision.accession} of {study.accession}: a private draft copy." in page
+    assert "Submit for review" in page
+    assert "Workflow and published versions" in client.get(change_url(study)).content.decode()
+    assert "revision started" in client.get(change_url(study)).content.decode()

@@ -199,3 +199,13 @@ def test_narrower_conditions_are_descendants(db):
     acute = f.ConditionFactory(slug="acute-ischemic-stroke", parent=ischemic)
     assert stroke.descendant_ids() == {stroke.pk, ischemic.pk, acute.pk}
     assert ischemic.descendant_ids() == {ischemic.pk, acute.pk}
+
+
+def test_a_retraction_without_a_reason_is_refused_on_its_field(db):
+    study = f.StudyFactory.build(curation_state=c.CurationState.RETRACTED, retraction_reason="  ")
+    with pytest.raises(ValidationError) as raised:
+        study.clean()
+    message = "A retracted study needs the public reason for its retraction."
+    assert raised.value.message_dict == {"retraction_reason": [message]}
+    study.retraction_reason = "Duplicate of NCR-000002."
+    study.clean()

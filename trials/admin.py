@@ -59,6 +59,28 @@ class SourceDocumentAdmin(admin.ModelAdmin):
 # --- study inlines -----------------------------------------------------------------------------------
 
 
+class PublicRecordReadOnlyMixin:
+    """Inlines of a published or retracted study are shown, not editable, like the study itself.
+
+    Without this the view-only page of a public study kept editable inlines and a Save button, and
+    saving answered with a 403 error page (the study's change permission is refused).
+    """
+
+    @staticmethod
+    def _public(obj) -> bool:
+        study = obj if isinstance(obj, m.Study) else getattr(obj, "study", None)  # a cohort, for its interventions
+        return study is not None and study.pk is not None and study.is_public
+
+    def has_add_permission(self, request, obj=None):
+        return not self._public(obj) and super().has_add_permission(request, obj)
+
+    def has_change_permission(self, request, obj=None):
+        return not self._public(obj) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return not self._public(obj) and super().has_delete_permission(request, obj)
+
+
 class StudyCohortChoicesMixin:
     """Limit a child's cohort choices to the cohorts of the study being edited."""
 
@@ -69,28 +91,28 @@ class StudyCohortChoicesMixin:
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
-class ConditionInline(nested_admin.NestedTabularInline):
+class ConditionInline(PublicRecordReadOnlyMixin, nested_admin.NestedTabularInline):
     model = m.StudyCondition
     extra = 0
     autocomplete_fields = ["condition"]
 
 
-class CountryInline(nested_admin.NestedTabularInline):
+class CountryInline(PublicRecordReadOnlyMixin, nested_admin.NestedTabularInline):
     model = m.StudyCountry
     extra = 0
 
 
-class MilestoneInline(nested_admin.NestedTabularInline):
+class MilestoneInline(PublicRecordReadOnlyMixin, nested_admin.NestedTabularInline):
     model = m.RegulatoryMilestone
     extra = 0
 
 
-class RegistryIdentifierInline(nested_admin.NestedTabularInline):
+class RegistryIdentifierInline(PublicRecordReadOnlyMixin, nested_admin.NestedTabularInline):
     model = m.RegistryIdentifier
     extra = 0
 
 
-class PublicationInline(nested_admin.NestedStackedInline):
+class PublicationInline(PublicRecordReadOnlyMixin, nested_admin.NestedStackedInline):
     model = m.Publication
     extra = 0
     fieldsets = [
@@ -99,14 +121,14 @@ class PublicationInline(nested_admin.NestedStackedInline):
     ]
 
 
-class SourceInline(nested_admin.NestedStackedInline):
+class SourceInline(PublicRecordReadOnlyMixin, nested_admin.NestedStackedInline):
     model = m.Source
     extra = 0
     autocomplete_fields = ["document"]
     fields = [("document", "locator"), "curator_note"]
 
 
-class InterventionInline(nested_admin.NestedStackedInline):
+class InterventionInline(PublicRecordReadOnlyMixin, nested_admin.NestedStackedInline):
     model = m.Intervention
     extra = 0
     autocomplete_fields = ["cell_type"]
@@ -126,7 +148,7 @@ class InterventionInline(nested_admin.NestedStackedInline):
     ]
 
 
-class CohortInline(nested_admin.NestedStackedInline):
+class CohortInline(PublicRecordReadOnlyMixin, nested_admin.NestedStackedInline):
     model = m.Cohort
     extra = 0
     inlines = [InterventionInline]
@@ -145,7 +167,7 @@ class CohortInline(nested_admin.NestedStackedInline):
     ]
 
 
-class OutcomeInline(StudyCohortChoicesMixin, nested_admin.NestedStackedInline):
+class OutcomeInline(PublicRecordReadOnlyMixin, StudyCohortChoicesMixin, nested_admin.NestedStackedInline):
     model = m.OutcomeMeasure
     extra = 0
     autocomplete_fields = ["instrument"]
@@ -170,7 +192,7 @@ class OutcomeInline(StudyCohortChoicesMixin, nested_admin.NestedStackedInline):
         return super().get_queryset(request).select_related("instrument", "cohort")
 
 
-class AdverseEventInline(StudyCohortChoicesMixin, nested_admin.NestedStackedInline):
+class AdverseEventInline(PublicRecordReadOnlyMixin, StudyCohortChoicesMixin, nested_admin.NestedStackedInline):
     model = m.AdverseEvent
     extra = 0
     fieldsets = [
@@ -257,6 +279,18 @@ class CellTypeFilter(admin.SimpleListFilter):
         if not self.value():
             return queryset
         return queryset.filter(Exists(m.Intervention.objects.filter(cohort__study=OuterRef("pk"), cell_type__slug=self.value())))
+
+
+# The workflow log's action codes, as curators read them.
+TRANSITION_LABELS = {
+    "submitted": _("submitted for review"),
+    "changes_requested": _("changes requested"),
+    "returned_to_draft": _("returned to draft"),
+    "published": _("published"),
+    "retracted": _("retracted"),
+    "revision_started": _("revision started"),
+    "revision_published": _("revision published"),
+}
 
 
 @admin.register(m.Study)
@@ -353,6 +387,10 @@ class StudyAdmin(SimpleHistoryAdmin, nested_admin.NestedModelAdmin):
         names = {i.cell_type.name for cohort in study.cohorts.all() for i in cohort.interventions.all() if i.cell_type}
         return ", ".join(sorted(names))
 
+    def view_on_site(self, obj: m.Study) -> str | None:
+        # Drafts and revisions have no public page yet: the link was a 404.
+        return obj.get_absolute_url() if obj.is_public else None
+
     def has_change_permission(self, request, obj=None):
         # The public record is changed only through a reviewed revision (or a retraction).
         if obj is not None and obj.is_public:
@@ -392,10 +430,14 @@ class StudyAdmin(SimpleHistoryAdmin, nested_admin.NestedModelAdmin):
         study = m.Study.objects.filter(pk=object_id).first()
         extra_context = extra_context or {}
         if study is not None:
+            transitions = list(study.transitions.select_related("by"))
+            for step in transitions:
+                step.label = TRANSITION_LABELS.get(step.action, step.action)
             extra_context.update(
                 workflow_actions=self.available_actions(request, study),
                 review_comments=study.review_comments.select_related("author", "resolved_by"),
-                transitions=study.transitions.select_related("by"),
+                open_blocking_comments=study.review_comments.filter(blocking=True, resolved_at=None).count(),
+                transitions=transitions,
                 open_revision=study.revisions.first(),
                 published_versions=study.versions.select_related("published_by").order_by("-number"),
             )
@@ -449,11 +491,35 @@ class StudyAdmin(SimpleHistoryAdmin, nested_admin.NestedModelAdmin):
         except (services.WorkflowError, ValidationError) as error:
             messages.error(request, " ".join(error.messages) if isinstance(error, ValidationError) else str(error))
             return redirect(change_url)
-        messages.success(
-            request,
-            _("%(accession)s: %(state)s.") % {"accession": result.accession, "state": result.get_curation_state_display()},
-        )
+        messages.success(request, self.workflow_message(action, study, result))
         return redirect(reverse("admin:trials_study_change", args=[result.pk]))
+
+    @staticmethod
+    def workflow_message(action: str, study: m.Study, result: m.Study) -> str:
+        """What happened, and what it means for the public record: a bare "NCR-000002: Draft." after
+        starting a revision of NCR-000001 left curators wondering where their study had gone."""
+        names = {"accession": result.accession, "original": study.accession}
+        if action == "submit":
+            return _("%(accession)s was submitted for review.") % names
+        if action == "request_changes":
+            return _("%(accession)s was sent back to its curator as a draft, with your comment.") % names
+        if action == "publish":
+            names["number"] = result.versions.order_by("-number").values_list("number", flat=True).first()
+            if study.revision_of_id:
+                return (
+                    _("Revision %(original)s was published: %(accession)s now shows the correction, as version %(number)s.")
+                    % names
+                )
+            return _("%(accession)s was published, as version %(number)s; it is on the public site now.") % names
+        if action == "retract":
+            return _("%(accession)s was retracted; its public page shows it as retracted, with your reason.") % names
+        return (
+            _(
+                "Revision %(accession)s of %(original)s: a private draft copy. Edit it and submit it for review; the public "
+                "record %(original)s stays as it is until the revision is published."
+            )
+            % names
+        )
 
     def full_history_view(self, request, pk: int):
         study = get_object_or_404(m.Study, pk=pk)
@@ -470,6 +536,8 @@ class StudyAdmin(SimpleHistoryAdmin, nested_admin.NestedModelAdmin):
                 services.study_resolve_comment(comment=comment, by=request.user)
             except PermissionDenied as error:
                 messages.error(request, str(error))
+            else:
+                messages.success(request, _("Comment marked resolved: “%(text)s”.") % {"text": str(comment)})
         return redirect(reverse("admin:trials_study_change", args=[pk]))
 
     @admin.action(description=_("Submit the selected drafts for review"))

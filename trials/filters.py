@@ -80,9 +80,13 @@ class StudyFilterSet(df.FilterSet):
     )
     donor = df.MultipleChoiceFilter(choices=c.Donor.choices, label=_("Donor"), method="filter_donor")
     route = df.MultipleChoiceFilter(choices=c.Route.choices, label=_("Route"), method="filter_route")
-    phase = df.MultipleChoiceFilter(choices=c.Phase.choices, label=_("Phase"))
-    status = df.MultipleChoiceFilter(field_name="overall_status", choices=c.OverallStatus.choices, label=_("Status"))
-    study_type = df.MultipleChoiceFilter(choices=c.StudyType.choices, label=_("Study type"))
+    # Columns of the study itself: no join, so no DISTINCT (which would also make the facet counts
+    # aggregate over a subquery).
+    phase = df.MultipleChoiceFilter(choices=c.Phase.choices, label=_("Phase"), distinct=False)
+    status = df.MultipleChoiceFilter(
+        field_name="overall_status", choices=c.OverallStatus.choices, label=_("Status"), distinct=False
+    )
+    study_type = df.MultipleChoiceFilter(choices=c.StudyType.choices, label=_("Study type"), distinct=False)
     country = df.MultipleChoiceFilter(choices=list(countries), label=_("Country"), method="filter_country")
     instrument = SlugMultipleFilter(vocabulary=m.Instrument, label=_("Outcome instrument"), method="filter_instrument")
     start_year_min = df.NumberFilter(
@@ -244,8 +248,8 @@ class StudyFilterSet(df.FilterSet):
     def facet_counts(self) -> dict[str, dict[str, int]]:
         """For each facet, the number of matching studies per value, given every *other* active filter.
 
-        One query per facet, whatever the number of studies: each groups the facet's rows over the
-        ids of the studies the other filters select.
+        A fixed number of queries whatever the number of studies: each groups a child table's rows
+        (or the studies' own columns) over the studies the other filters select.
         """
         self.is_valid()
         # The same filters give the same counts until the data changes: cached (trials.cache).
@@ -260,15 +264,33 @@ class StudyFilterSet(df.FilterSet):
         return tuple(sorted((key, tuple(map(str, values))) for key, values in items))
 
     def _count_facets(self) -> dict[str, dict[str, int]]:
+        # Facets without a value selected all count over the same set, the one the filters select, so
+        # facets read from the same rows are counted together there, in one pass over those rows.
+        selected = {name for name, value in self.form.cleaned_data.items() if name != "ordering" and _is_active(value)}
+        everything = self._queryset_without(None)
         counts: dict[str, dict[str, int]] = {}
+        for group, count_together in FACET_GROUPS:
+            together = [facet for facet in group if facet not in selected]
+            if len(together) > 1 and (connection.vendor == "postgresql" or count_together is _count_flags):
+                counts.update(count_together(everything, together))
         for facet in self.FACETS:
-            others = self.__class__(
-                data=self._data_without(facet), queryset=self.queryset, request=getattr(self, "request", None)
-            )
-            others.is_valid()
-            base = others.qs.order_by().values("pk")
-            counts[facet] = FACET_COUNTERS[facet](base)
-        return counts
+            if facet not in counts:
+                base = self._queryset_without(facet) if facet in selected else everything
+                counts[facet] = FACET_COUNTERS[facet](base)
+        return {facet: counts[facet] for facet in self.FACETS}
+
+    def _queryset_without(self, facet: str | None) -> QuerySet:
+        """The studies every active filter but `facet`'s selects.
+
+        Applies the already validated filters directly: no second FilterSet, so no second validation
+        and no second round of vocabulary queries per facet.
+        """
+        queryset = self.queryset.all()
+        for name, value in self.form.cleaned_data.items():
+            if name in (facet, "ordering") or not _is_active(value):
+                continue
+            queryset = self.filters[name].filter(queryset, value)
+        return queryset.order_by()
 
     def _data_without(self, facet: str):
         data = self.data.copy() if hasattr(self.data, "copy") else dict(self.data)
@@ -278,24 +300,38 @@ class StudyFilterSet(df.FilterSet):
         return data
 
 
+def _is_active(value) -> bool:
+    return value not in (None, "", [], ())
+
+
 def _grouped(queryset: QuerySet, key: str, study_path: str) -> dict[str, int]:
     rows = queryset.values(key).annotate(n=Count(study_path, distinct=True)).order_by()
     return {row[key]: row["n"] for row in rows if row[key] not in (None, "")}
 
 
-def _count_conditions(base) -> dict[str, int]:
+def _grouped_studies(key: str):
+    """A facet on the study's own column: each study counts once, so no DISTINCT to sort for."""
+
+    def count(studies: QuerySet) -> dict[str, int]:
+        rows = studies.values(key).annotate(n=Count("pk")).order_by()
+        return {row[key]: row["n"] for row in rows if row[key] not in (None, "")}
+
+    return count
+
+
+def _count_conditions(studies: QuerySet) -> dict[str, int]:
     closure = condition_closure()
     slugs = dict(m.Condition.objects.values_list("pk", "slug"))
     aggregates = {f"c{pk}": Count("study", distinct=True, filter=Q(condition_id__in=ids)) for pk, ids in closure.items()}
     if not aggregates:
         return {}
-    totals = m.StudyCondition.objects.filter(study__in=base).aggregate(**aggregates)
+    totals = m.StudyCondition.objects.filter(study__in=studies.values("pk")).aggregate(**aggregates)
     return {slugs[int(key[1:])]: n for key, n in totals.items()}
 
 
 def _count_interventions(key: str):
-    def count(base) -> dict[str, int]:
-        rows = m.Intervention.objects.filter(cohort__study__in=base)
+    def count(studies: QuerySet) -> dict[str, int]:
+        rows = m.Intervention.objects.filter(cohort__study__in=studies.values("pk"))
         if key == "route":
             rows = rows.filter(kind=c.InterventionKind.CELL_PRODUCT)
         return _grouped(rows, key, "cohort__study")
@@ -304,11 +340,9 @@ def _count_interventions(key: str):
 
 
 def _count_flag(exists_filter):
-    def count(base) -> dict[str, int]:
-        totals = m.Study.objects.filter(pk__in=base).aggregate(
-            yes=Count("pk", filter=Q(exists_filter())), no=Count("pk", filter=~Q(exists_filter()))
-        )
-        return {"true": totals["yes"], "false": totals["no"]}
+    def count(studies: QuerySet) -> dict[str, int]:
+        totals = studies.aggregate(yes=Count("pk", filter=Q(exists_filter())), all=Count("pk"))
+        return {"true": totals["yes"], "false": totals["all"] - totals["yes"]}
 
     return count
 
@@ -320,11 +354,76 @@ FACET_COUNTERS = {
     "source_tissue": _count_interventions("source_tissue"),
     "donor": _count_interventions("donor"),
     "route": _count_interventions("route"),
-    "phase": lambda base: _grouped(m.Study.objects.filter(pk__in=base), "phase", "pk"),
-    "status": lambda base: _grouped(m.Study.objects.filter(pk__in=base), "overall_status", "pk"),
-    "study_type": lambda base: _grouped(m.Study.objects.filter(pk__in=base), "study_type", "pk"),
-    "country": lambda base: _grouped(m.StudyCountry.objects.filter(study__in=base), "country", "study"),
-    "instrument": lambda base: _grouped(m.OutcomeMeasure.objects.filter(study__in=base), "instrument__slug", "study"),
+    "phase": _grouped_studies("phase"),
+    "status": _grouped_studies("overall_status"),
+    "study_type": _grouped_studies("study_type"),
+    "country": lambda studies: _grouped(m.StudyCountry.objects.filter(study__in=studies.values("pk")), "country", "study"),
+    "instrument": lambda studies: _grouped(
+        m.OutcomeMeasure.objects.filter(study__in=studies.values("pk")), "instrument__slug", "study"
+    ),
     "has_results": _count_flag(m.has_results_exists),
     "has_serious_ae": _count_flag(m.has_serious_ae_exists),
 }
+
+
+# --- facets counted together (one pass over the same rows) ---------------------------------------------
+
+INTERVENTION_COLUMNS = {
+    "cell_type": "ct.slug",
+    "cell_category": "ct.category",
+    "source_tissue": "i.source_tissue",
+    "donor": "i.donor",
+    # Routes are those of cell products only, as the route filter reads them.
+    "route": f"CASE WHEN i.kind = '{c.InterventionKind.CELL_PRODUCT.value}' THEN i.route END",
+}
+STUDY_COLUMNS = {"phase": "phase", "status": "overall_status", "study_type": "study_type"}
+
+
+def _grouping_sets(columns: dict[str, str], facets: list[str], source: str, params: tuple) -> dict[str, dict[str, int]]:
+    """PostgreSQL: every facet's counts in one statement, GROUP BY GROUPING SETS over `source`.
+
+    `source` is SQL the ORM compiled (with its parameters), never user text.
+    """
+    expressions = [columns[facet] for facet in facets]
+    flags = ", ".join(f"GROUPING({expression})" for expression in expressions)
+    sets = ", ".join(f"({expression})" for expression in expressions)
+    sql = f"SELECT {', '.join(expressions)}, {flags}, {source} GROUP BY GROUPING SETS ({sets})"
+    counts: dict[str, dict[str, int]] = {facet: {} for facet in facets}
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        for row in cursor.fetchall():
+            values, grouped, n = row[: len(facets)], row[len(facets) : 2 * len(facets)], row[-1]
+            # GROUPING() is 0 for the column this row is grouped by, 1 for the others.
+            facet_index = list(grouped).index(0)
+            value = values[facet_index]
+            if value not in (None, ""):
+                counts[facets[facet_index]][value] = n
+    return counts
+
+
+def _count_interventions_together(studies: QuerySet, facets: list[str]) -> dict[str, dict[str, int]]:
+    ids_sql, params = studies.values("pk").query.sql_with_params()
+    source = (
+        "COUNT(DISTINCT co.study_id) FROM trials_intervention i "
+        "JOIN trials_cohort co ON co.id = i.cohort_id LEFT JOIN trials_celltype ct ON ct.id = i.cell_type_id "
+        f"WHERE co.study_id IN ({ids_sql})"
+    )
+    return _grouping_sets(INTERVENTION_COLUMNS, facets, source, params)
+
+
+def _count_study_columns_together(studies: QuerySet, facets: list[str]) -> dict[str, dict[str, int]]:
+    rows_sql, params = studies.values(*(STUDY_COLUMNS[facet] for facet in facets)).query.sql_with_params()
+    return _grouping_sets(STUDY_COLUMNS, facets, f"COUNT(*) FROM ({rows_sql}) s", params)
+
+
+def _count_flags(studies: QuerySet, facets: list[str]) -> dict[str, dict[str, int]]:
+    exists = {"has_results": m.has_results_exists, "has_serious_ae": m.has_serious_ae_exists}
+    totals = studies.aggregate(all=Count("pk"), **{facet: Count("pk", filter=Q(exists[facet]())) for facet in facets})
+    return {facet: {"true": totals[facet], "false": totals["all"] - totals[facet]} for facet in facets}
+
+
+FACET_GROUPS = [
+    (list(INTERVENTION_COLUMNS), _count_interventions_together),
+    (list(STUDY_COLUMNS), _count_study_columns_together),
+    (["has_results", "has_serious_ae"], _count_flags),
+]

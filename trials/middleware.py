@@ -1,13 +1,17 @@
-"""Middleware for running in production: request body limits, database outages, the client's address."""
+"""Middleware for running in production: the public page cache, request body limits, database outages,
+the client's address."""
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Callable
 
 from django.conf import settings
+from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse
 
+from trials.cache import data_stamp, timeout
 from trials.errors import database_unavailable, is_database_outage, request_too_large
 
 logger = logging.getLogger(__name__)
@@ -71,3 +75,73 @@ def client_ip(request: HttpRequest) -> str:
         if len(forwarded) >= count:
             return forwarded[-count]
     return request.META.get("REMOTE_ADDR", "")
+
+
+class PublicPageCacheMiddleware:
+    """Serve anonymous readers' pages and API answers from the cache until the registry's data changes.
+
+    Readers ask for the same few searches, facets and studies over and over, and what they see only
+    changes when a write commits. So a whole response, headers included, is kept under a key made of
+    the data stamp (trials.cache: replaced by the database in the transaction of every write), the
+    URL, and the request headers responses vary on. A publish, a retraction or an edit therefore takes
+    effect on the very next request, in every worker; a hit costs one primary-key read.
+
+    Only what anyone may see is cached: GET requests without a cookie or credentials (a curator's
+    session or token may see drafts), answered 200 with no cookie set and not marked private. The
+    admin, health checks and static files are never cached. Conditional requests go through, so
+    ETags still answer 304. Anonymous API throttling counts only the requests that reach the view,
+    which are the ones that cost database work.
+
+    First in MIDDLEWARE, so that a cached response carries every header the stack added.
+    """
+
+    KEY_HEADERS = ("Accept", "Accept-Language", "HX-Request", "HX-History-Restore-Request", "Origin")
+    BYPASS_HEADERS = ("Cookie", "Authorization", "If-None-Match", "If-Modified-Since", "If-Match", "Range")
+    SKIP_PREFIXES = ("/admin/", "/healthz", "/static/", "/i18n/")
+    MAX_BYTES = 2 * 1024 * 1024
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        key = self.cache_key(request)
+        if key is None:
+            return self.get_response(request)
+        from django.core.cache import cache
+
+        cached = cache.get(key)
+        if cached is not None:
+            return cached
+        response = self.get_response(request)
+        if self.storable(response):
+            cache.set(key, response, timeout())
+        return response
+
+    def cache_key(self, request: HttpRequest) -> str | None:
+        if not settings.REGISTRY_PAGE_CACHE or timeout() <= 0 or request.method != "GET":
+            return None
+        if request.path.startswith(self.SKIP_PREFIXES) or any(request.headers.get(h) for h in self.BYPASS_HEADERS):
+            return None
+        try:
+            stamp = data_stamp()
+        except DatabaseError:
+            return None  # the view answers the outage
+        if stamp is None:
+            return None
+        parts = (stamp, request.scheme, request.get_host(), request.get_full_path())
+        parts += tuple(request.headers.get(header, "") for header in self.KEY_HEADERS)
+        return "ncr-page:" + hashlib.blake2b(repr(parts).encode(), digest_size=20).hexdigest()
+
+    def storable(self, response: HttpResponse) -> bool:
+        if response.status_code != 200 or response.streaming or response.cookies:
+            return False
+        if len(response.content) > self.MAX_BYTES:
+            return False
+        if "nonce-" in response.get("Content-Security-Policy", ""):
+            return False  # a nonce must be new for every response (the API docs page)
+        cache_control = response.get("Cache-Control", "").lower()
+        if any(word in cache_control for word in ("private", "no-store", "no-cache")):
+            return False
+        varies = {h.strip().lower() for h in response.get("Vary", "").split(",") if h.strip()}
+        # The key holds these headers; Cookie and Authorization are absent from every cached request.
+        return varies <= {h.lower() for h in (*self.KEY_HEADERS, "Cookie", "Authorization")}

@@ -364,6 +364,9 @@ class Study(Localized, models.Model):
             errors["enrollment"] = _("An enrollment type is set but the number is missing (leave both blank when unknown).")
         if self.study_type != c.StudyType.INTERVENTIONAL and self.phase not in ("", c.Phase.NOT_APPLICABLE):
             errors["phase"] = _("Only interventional trials have a phase; use “Not applicable” or leave it blank.")
+        # The retraction_has_reason constraint, with a message on the field instead of the constraint's name.
+        if self.curation_state == c.CurationState.RETRACTED and not self.retraction_reason.strip():
+            errors["retraction_reason"] = _("A retracted study needs the public reason for its retraction.")
         if errors:
             raise ValidationError(errors)
 

@@ -563,17 +563,31 @@ class WorkflowError(Exception):
     """A transition that the study's state or open review comments do not allow."""
 
 
+class BlockingComments(WorkflowError):
+    """Publication refused while blocking review comments are unresolved."""
+
+
+# Who holds each permission, so a refusal tells the person which role to ask for.
+ROLE_OF_PERMISSION = {"trials.change_study": "curator or reviewer", "trials.publish_study": "reviewer"}
+
+
 def _require(by, permission: str) -> None:
     if by is None or not by.has_perm(permission):
-        raise PermissionDenied(f"This needs the {permission.split('.')[1].replace('_', ' ')} permission.")
+        raise PermissionDenied(
+            f"This needs the {permission.split('.')[1].replace('_', ' ')} permission "
+            f"({permission}, which the {ROLE_OF_PERMISSION[permission]} role has)."
+        )
 
 
 def _transition(study: m.Study, *, action: str, to_state: str, by, note: str = "") -> None:
+    """Callers hold the row lock (`_lock`), so the version step cannot race another writer."""
     from_state = study.curation_state
     study.curation_state = to_state
     study.updated_at = timezone.now()
+    # A new state is a real change: the API's ETag and the admin's lost-update check both follow the version.
+    study.version += 1
     study._history_user = by
-    study.save(update_fields=["curation_state", "updated_at", "retraction_reason", "published_at"])
+    study.save(update_fields=["curation_state", "updated_at", "retraction_reason", "published_at", "version"])
     m.StudyTransition.objects.create(study=study, action=action, from_state=from_state, to_state=to_state, by=by, note=note)
 
 
@@ -630,7 +644,7 @@ def study_publish(*, study: m.Study, by, note: str = "") -> m.Study:
         raise WorkflowError("Only a study in review can be published.")
     blocking = study.review_comments.filter(blocking=True, resolved_at=None).count()
     if blocking:
-        raise WorkflowError(f"{blocking} blocking review comment(s) must be resolved before publishing.")
+        raise BlockingComments(f"{blocking} blocking review comment(s) must be resolved before publishing.")
     if study.revision_of_id is None:
         study.published_at = study.published_at or timezone.now()
         _transition(study, action="published", to_state=c.CurationState.PUBLISHED, by=by, note=note)

@@ -54,15 +54,11 @@
     }
   });
 
-  // The language switcher returns to this page with its current search (the URL may have changed since
-  // the page loaded, as htmx pushes each search).
-  document.querySelectorAll(".language-switcher__form").forEach(function (switcher) {
-    switcher.addEventListener("submit", function () {
-      const next = switcher.querySelector("input[data-keep-query]");
-      if (next) {
-        const url = new URL(next.value, window.location.href);
-        next.value = url.pathname + window.location.search + window.location.hash;
-      }
+  // The language links keep the current search: htmx may have pushed a new query since the page loaded.
+  document.querySelectorAll("a[data-language-link]").forEach(function (link) {
+    link.addEventListener("click", function () {
+      const url = new URL(link.href, window.location.href);
+      link.href = url.pathname + window.location.search + window.location.hash;
     });
   });
 })();

@@ -1,14 +1,17 @@
 """`format=csv`: the JSON keys as columns, the same values, every page, streamed."""
 
 import csv
+import datetime as dt
 import io
 
 import pytest
+from rest_framework.request import Request
 
 from tests import factories as f
 from trials import choices as c
 from trials import models as m
 from trials.api import csv as api_csv
+from trials.api.serializers import StudySummarySerializer, summary_queryset, summary_rows
 
 LISTS = [
     "/api/v1/studies/",
@@ -97,10 +100,30 @@ def test_csv_is_a_download_named_after_the_list(anon, several):
 
 def test_rows_are_prefetched_chunk_by_chunk(anon, several, monkeypatch):
     monkeypatch.setattr(api_csv, "CHUNK_SIZE", 2)
-    items = anon.get("/api/v1/studies/?ordering=accession").json()["results"]
-    _columns, rows = read_csv(anon.get("/api/v1/studies/?format=csv&ordering=accession"))
-    assert rows == [as_cells(item) for item in items]
-    assert all(row["conditions"] == "amyotrophic-lateral-sclerosis" for row in rows)
+    items = anon.get("/api/v1/outcomes/?page_size=1000").json()["results"]
+    _columns, rows = read_csv(anon.get("/api/v1/outcomes/?format=csv"))
+    assert len(rows) > 2 and rows == [as_cells(item) for item in items]
+
+
+def test_the_study_csvs_fast_rows_are_the_serializers_items(rf, several):
+    """The whole-registry CSV builds rows from tuples; they must be exactly the API's JSON items."""
+    first, second, third = several
+    second.start_date, second.start_date_precision = dt.date(2019, 6, 1), c.DatePrecision.MONTH
+    second.completion_date, second.completion_date_precision = dt.date(2021, 1, 1), c.DatePrecision.YEAR
+    second.acronym, second.phase = "", ""
+    second.save()
+    cohort = f.CohortFactory(study=third, label="Second arm")
+    f.InterventionFactory(cohort=cohort, cell_type=f.CellTypeFactory(slug="bone-marrow-msc"), donor=c.Donor.ALLOGENEIC)
+    f.InterventionFactory(cohort=cohort, kind=c.InterventionKind.DRUG, cell_type=None, donor="", source_tissue="", route="")
+    m.StudyCondition.objects.create(study=third, condition=m.Condition.objects.get(slug="stroke"))
+    request = Request(rf.get("/api/v1/studies/"))
+    queryset = summary_queryset(m.Study.objects.public()).order_by("accession")
+
+    expected = StudySummarySerializer(queryset, many=True, context={"request": request}).data
+    fast = list(summary_rows(queryset, context={"request": request}, chunk_size=2))
+
+    assert fast == [dict(item) for item in expected]
+    assert fast[2]["cell_types"] == ["umbilical-cord-msc", "bone-marrow-msc"] and fast[1]["start_date"] == "2019-06"
 
 
 def test_expanded_documents_are_json_only(anon, several):

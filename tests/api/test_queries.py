@@ -6,6 +6,7 @@ Anonymous requests: no session or token lookup. Each test lists the queries it e
 import pytest
 
 from tests import factories as f
+from tests.query_counts import other_facets
 from trials import models as m
 
 SUMMARY_LIST = 6
@@ -70,17 +71,17 @@ def test_study_detail_not_modified(anon, studies, django_assert_num_queries):
 def test_facets(anon, studies, django_assert_num_queries):
     # The COUNT of matching studies: the condition filter validates its slugs against the vocabulary,
     # reads the condition closure and the slugs' ids (3), then counts (1).
-    # Each facet is counted under the *other* filters: for the 12 facets other than condition, the
-    # condition filter's 3 queries again (36); then one query per facet, except the condition facet
-    # (closure, slugs, one aggregate: 3): 12 + 3 = 15.
-    with django_assert_num_queries(4 + 36 + 15):
+    # Each facet is counted under the *other* filters: the 12 facets other than condition share one set,
+    # whose condition filter reads the closure and the slug ids again (2), and are counted over it
+    # (tests/query_counts.py); the condition facet: closure, slugs, one aggregate (3).
+    with django_assert_num_queries(4 + 2 + other_facets() + 3):
         response = anon.get("/api/v1/studies/facets/?condition=amyotrophic-lateral-sclerosis")
     assert response.json()["count"] == len(studies)
 
 
 def test_facets_without_filters(anon, studies, django_assert_num_queries):
-    # COUNT, then one query per facet, the condition facet's three
-    with django_assert_num_queries(1 + 15):
+    # COUNT, the other facets, the condition facet's three
+    with django_assert_num_queries(1 + other_facets() + 3):
         anon.get("/api/v1/studies/facets/")
 
 
@@ -113,9 +114,9 @@ def test_api_version(anon, studies, django_assert_num_queries):
 
 
 def test_study_csv(anon, studies, django_assert_num_queries):
-    # the ETag's fingerprint (COUNT, MAX(updated_at)), the studies, then the four summary prefetches
-    # once per chunk of 500 studies
-    with django_assert_num_queries(2 + 4):
+    # the ETag's fingerprint (COUNT, MAX(updated_at)), the studies' columns, then per chunk of 2,000
+    # studies their conditions, countries and cell products
+    with django_assert_num_queries(2 + 3):
         body = b"".join(anon.get("/api/v1/studies/?format=csv").streaming_content)
     assert body.count(b"\n") == len(studies) + 1
 

@@ -75,9 +75,17 @@ def serialized_rows(queryset: QuerySet, serialize: Callable[[list], list[dict]])
 
 
 def stream_csv(
-    *, columns: list[str], queryset: QuerySet, serialize: Callable[[list], list[dict]], filename: str
+    *,
+    columns: list[str],
+    filename: str,
+    queryset: QuerySet | None = None,
+    serialize: Callable[[list], list[dict]] | None = None,
+    rows: Iterable[dict] | None = None,
 ) -> StreamingHttpResponse:
-    response = StreamingHttpResponse(csv_lines(columns, serialized_rows(queryset, serialize)), content_type=CONTENT_TYPE)
+    """The CSV of `rows`, or of `queryset` serialized a chunk at a time by `serialize`."""
+    if rows is None:
+        rows = serialized_rows(queryset, serialize)
+    response = StreamingHttpResponse(csv_lines(columns, rows), content_type=CONTENT_TYPE)
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
 

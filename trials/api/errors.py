@@ -27,6 +27,11 @@ class Conflict(exceptions.APIException):
     default_detail = "The request conflicts with the resource's current state."
     default_code = "conflict"
 
+    def __init__(self, detail=None, code=None, fields: dict[str, list[str]] | None = None):
+        super().__init__(detail, code)
+        # Which field or state is at fault (e.g. {"curation_state": [...]}), as a 400 names its fields.
+        self.fields = fields or {}
+
 
 class PreconditionFailed(exceptions.APIException):
     status_code = status.HTTP_412_PRECONDITION_FAILED
@@ -96,7 +101,7 @@ def exception_handler(exc: Exception, context: dict):
     if response is None:
         return None  # a bug: let Django log it and answer 500
     if isinstance(exc, exceptions.APIException):
-        fields = flatten_errors(exc.detail) if isinstance(exc, exceptions.ValidationError) else {}
+        fields = flatten_errors(exc.detail) if isinstance(exc, exceptions.ValidationError) else getattr(exc, "fields", {})
         response.data = error_body(response.status_code, _code(exc), _message(exc, fields), fields)
     else:  # Http404 / PermissionDenied, converted by DRF
         code = "not_found" if response.status_code == 404 else "permission_denied"

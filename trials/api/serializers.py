@@ -4,6 +4,9 @@ Reading goes through these serializers; writing goes through `trials.services.st
 which takes exactly these keys and validates with the models' own rules (the admin's rules).
 """
 
+from collections.abc import Iterator
+from itertools import islice
+
 from django.db.models import Prefetch
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
@@ -406,6 +409,66 @@ class StudySummarySerializer(serializers.ModelSerializer):
         return [row.country.code for row in study.countries.all()]
 
 
+def summary_rows(queryset, *, context: dict, chunk_size: int = 2000) -> Iterator[dict]:
+    """StudySummarySerializer's items for every study of `queryset`, without a model instance per row.
+
+    For the CSV of a whole filtered set (100,000 studies and more): the studies' columns as tuples, and
+    per chunk one query per kind of child, grouped in Python. Each value goes through the serializer's
+    own field, so a row is exactly the JSON item (tests/api/test_csv.py checks they agree).
+    """
+    serializer = StudySummarySerializer(context=context)
+    fields = serializer.fields
+    columns = [name for name in StudySummarySerializer.Meta.fields if not isinstance(fields[name], _DERIVED)]
+    dates = ["start_date", "start_date_precision", "completion_date", "completion_date_precision"]
+    request = context.get("request")
+    marker = "NCR-000000"
+    link = absolute_url(request, reverse("api:study-detail", kwargs={"accession": marker}))
+    head, tail = link.split(marker, 1)
+    rows = queryset.prefetch_related(None).values_list("pk", *columns, *dates).iterator(chunk_size=chunk_size)
+    while chunk := list(islice(rows, chunk_size)):
+        ids = [row[0] for row in chunk]
+        conditions = _grouped_rows(
+            m.StudyCondition.objects.filter(study_id__in=ids).order_by("pk").values_list("study_id", "condition__slug")
+        )
+        countries = _grouped_rows(
+            m.StudyCountry.objects.filter(study_id__in=ids).order_by("pk").values_list("study_id", "country")
+        )
+        products = _grouped_rows(
+            m.Intervention.objects.filter(kind=c.InterventionKind.CELL_PRODUCT, cohort__study_id__in=ids)
+            .order_by("cohort_id", "pk")
+            .values_list("cohort__study_id", "cell_type__slug", "source_tissue", "donor", "route")
+        )
+        for row in chunk:
+            pk, values, (start, start_precision, end, end_precision) = row[0], row[1 : len(columns) + 1], row[-4:]
+            item = {
+                name: None if value is None else fields[name].to_representation(value)
+                for name, value in zip(columns, values, strict=True)
+            }
+            cells = products.get(pk, [])
+            item.update(
+                conditions=[slug for (slug,) in conditions.get(pk, [])],
+                cell_types=_unique(product[0] for product in cells),
+                source_tissues=_unique(product[1] for product in cells),
+                donors=_unique(product[2] for product in cells),
+                routes=_unique(product[3] for product in cells),
+                countries=[code for (code,) in countries.get(pk, [])],
+                start_date=format_partial_date(start, start_precision) or None,
+                completion_date=format_partial_date(end, end_precision) or None,
+                url=f"{head}{item['accession']}{tail}",
+            )
+            yield {name: item[name] for name in StudySummarySerializer.Meta.fields}
+
+
+_DERIVED = (serializers.SerializerMethodField, PartialDateField)
+
+
+def _grouped_rows(rows) -> dict[int, list[tuple]]:
+    grouped: dict[int, list[tuple]] = {}
+    for study_id, *rest in rows:
+        grouped.setdefault(study_id, []).append(tuple(rest))
+    return grouped
+
+
 class ConditionSerializer(serializers.ModelSerializer):
     parent = SlugOrNull(allow_null=True, help_text="The broader condition's slug; filtering by it includes this one.")
 
@@ -623,3 +686,83 @@ class StudyVersionDocumentSerializer(StudyVersionSerializer):
     class Meta(StudyVersionSerializer.Meta):
         fields = [*StudyVersionSerializer.Meta.fields, "document"]
         read_only_fields = fields
+
+
+# --- The review workflow -----------------------------------------------------------------------------
+# Inputs are validated here (shape, blanks, characters no database can store); the rules about roles,
+# states and blocking comments are the services', which the admin's buttons call too.
+
+
+def _storable(value: str) -> None:
+    # A lone UTF-16 surrogate is valid in a JSON string but has no UTF-8 form: refused, not a 500 on save.
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise serializers.ValidationError("Unpaired surrogates are not allowed.") from None
+
+
+class StudyStateSerializer(serializers.ModelSerializer):
+    """Where a study stands in the review workflow: the answer of every workflow action."""
+
+    revision_of = serializers.SlugRelatedField(
+        slug_field="accession",
+        read_only=True,
+        allow_null=True,
+        help_text="For a private revision copy: the public study that publishing it replaces.",
+    )
+    open_revision = serializers.SerializerMethodField(help_text="The accession of this study's open revision, if any.")
+    open_blocking_comments = serializers.SerializerMethodField(
+        help_text="Unresolved blocking review comments: publishing is refused while there are any."
+    )
+    url = serializers.SerializerMethodField(help_text="The study's document (visible to curators and reviewers until published).")
+
+    class Meta:
+        model = m.Study
+        fields = [
+            "accession", "curation_state", "version", "revision_of", "open_revision", "open_blocking_comments",
+            "retraction_reason", "published_at", "updated_at", "url",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+    def get_open_revision(self, study: m.Study) -> str | None:
+        return study.revisions.values_list("accession", flat=True).first()
+
+    def get_open_blocking_comments(self, study: m.Study) -> int:
+        return study.review_comments.filter(blocking=True, resolved_at=None).count()
+
+    def get_url(self, study: m.Study) -> str:
+        return absolute_url(self.context.get("request"), reverse("api:study-detail", kwargs={"accession": study.accession}))
+
+
+class ReviewCommentSerializer(serializers.ModelSerializer):
+    """A reviewer's comment on a study; an unresolved blocking one stops publication."""
+
+    study = StudyAccessionField()
+    author = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    resolved_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+
+    class Meta:
+        model = m.ReviewComment
+        fields = ["id", "study", "text", "blocking", "author", "created_at", "resolved_at", "resolved_by"]
+        read_only_fields = fields
+
+
+class ReviewCommentInputSerializer(serializers.Serializer):
+    text = serializers.CharField(validators=[_storable], help_text="The comment, for the curator.")
+    blocking = serializers.BooleanField(
+        default=True, help_text="true: must be resolved before the study can be published; false: advisory."
+    )
+
+
+class PublishInputSerializer(serializers.Serializer):
+    note = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        validators=[_storable],
+        help_text="What changed, shown in the version history.",
+    )
+
+
+class RetractInputSerializer(serializers.Serializer):
+    reason = serializers.CharField(validators=[_storable], help_text="The public reason for the retraction (required).")

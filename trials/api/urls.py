@@ -8,6 +8,8 @@ app_name = "api"
 
 router = SimpleRouter()
 router.register("studies", views.StudyViewSet, basename="study")
+# The same prefix: this viewset has detail actions only (studies/<accession>/submit/ ...), no list or detail.
+router.register("studies", views.StudyWorkflowViewSet, basename="study-workflow")
 router.register(rf"studies/(?P<accession>{views.ACCESSION_REGEX})/versions", views.StudyVersionViewSet, basename="study-version")
 router.register("conditions", views.ConditionViewSet, basename="condition")
 router.register("cell-types", views.CellTypeViewSet, basename="cell-type")

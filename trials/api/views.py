@@ -7,7 +7,11 @@ selects keys with `fields=` and streams every page as CSV with `format=csv`.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Count, Max, QuerySet
 from django.http import HttpResponseNotModified
@@ -15,23 +19,24 @@ from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils.cache import patch_vary_headers
 from django_filters.utils import translate_validation
-from drf_spectacular.utils import OpenApiResponse, OpenApiTypes, extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, OpenApiTypes, extend_schema, extend_schema_view
 from rest_framework import exceptions, mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.parsers import JSONParser
-from rest_framework.permissions import AllowAny, DjangoModelPermissionsOrAnonReadOnly
+from rest_framework.permissions import AllowAny, DjangoModelPermissionsOrAnonReadOnly, IsAuthenticated
 from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from trials import choices as c
 from trials import models as m
+from trials import services
 from trials.filters import StudyFilterSet
 from trials.services import StudyProtected, study_delete, study_save_document
 
 from . import schema as openapi
-from .csv import CSVRenderer, stream_csv
+from .csv import CSVRenderer, serialized_rows, stream_csv
 from .errors import Conflict
 from .etag import ConditionalGetMixin, check_write_preconditions, content_etag, none_match_hits, study_etag
 from .filters import AdverseEventFilterSet, OutcomeFilterSet, StudyFilterBackend, StudyRowFilterBackend, check_booleans
@@ -45,14 +50,20 @@ from .serializers import (
     ConditionSerializer,
     InstrumentSerializer,
     OutcomeRowSerializer,
+    PublishInputSerializer,
+    RetractInputSerializer,
+    ReviewCommentInputSerializer,
+    ReviewCommentSerializer,
     StudyDocumentInputSerializer,
     StudyDocumentSerializer,
     StudyFacetsSerializer,
+    StudyStateSerializer,
     StudySummarySerializer,
     StudyVersionDocumentSerializer,
     StudyVersionSerializer,
     document_queryset,
     summary_queryset,
+    summary_rows,
 )
 
 # Curated accessions, and the generated benchmark studies' (`generate_synthetic`, NCR-S0000001).
@@ -150,12 +161,7 @@ class RegistryListMixin:
         return self.get_paginated_response(data)
 
     def csv_response(self, queryset: QuerySet, serializer_class, columns: list[str]):
-        context = self.get_serializer_context()
-
-        def serialize(chunk: list) -> list[dict]:
-            return serializer_class(chunk, many=True, context=context).data
-
-        response = stream_csv(columns=columns, queryset=queryset, serialize=serialize, filename=f"{self.csv_name}.csv")
+        response = stream_csv(columns=columns, rows=self.csv_rows(queryset, serializer_class), filename=f"{self.csv_name}.csv")
         # The body is not known before it is streamed: tag what determines it instead.
         query = sorted(
             (key, value)
@@ -165,6 +171,15 @@ class RegistryListMixin:
         )
         response["ETag"] = content_etag(api_version(), self.request.path, query, *self.csv_fingerprint(queryset))
         return response
+
+    def csv_rows(self, queryset: QuerySet, serializer_class) -> Iterator[dict]:
+        """Every row's JSON item, serialized a chunk at a time."""
+        context = self.get_serializer_context()
+
+        def serialize(chunk: list) -> list[dict]:
+            return serializer_class(chunk, many=True, context=context).data
+
+        return serialized_rows(queryset, serialize)
 
     def csv_fingerprint(self, queryset: QuerySet) -> tuple:
         """What the CSV depends on besides the query. Vocabularies are small: their rows themselves."""
@@ -262,6 +277,10 @@ class StudyViewSet(ApiMixin, RegistryListMixin, viewsets.ModelViewSet):
         if self.action == "retrieve":
             return document_queryset(readable_studies(self.request.user))
         return m.Study.objects.all()
+
+    def csv_rows(self, queryset: QuerySet, serializer_class) -> Iterator[dict]:
+        # A whole registry's CSV: rows built from tuples, not a serializer run per study (bench/README.md).
+        return summary_rows(queryset, context=self.get_serializer_context())
 
     def csv_fingerprint(self, queryset: QuerySet) -> tuple:
         stats = queryset.order_by().aggregate(n=Count("pk"), latest=Max("updated_at"))
@@ -427,6 +446,195 @@ class StudyVersionViewSet(ApiMixin, RegistryListMixin, mixins.RetrieveModelMixin
 
     def csv_fingerprint(self, queryset: QuerySet) -> tuple:
         return tuple(queryset.values_list("pk", "number"))
+
+
+# --- the review workflow -------------------------------------------------------------------------------
+
+
+@contextmanager
+def workflow_errors(study: m.Study):
+    """The services' refusals as API errors; raised inside the view's transaction, so nothing is kept."""
+    try:
+        yield
+    except PermissionDenied as error:
+        raise exceptions.PermissionDenied(str(error)) from None
+    except services.BlockingComments as error:
+        path = reverse("api:study-workflow-comments", kwargs={"accession": study.accession})
+        raise Conflict(str(error), code="blocking_comments", fields={"comments": [f"Resolve them first: {path}"]}) from None
+    except services.WorkflowError as error:
+        state = f"{study.accession} is {study.get_curation_state_display().lower()} ({study.curation_state})."
+        raise Conflict(f"{error} {state}", code="invalid_state", fields={"curation_state": [state]}) from None
+    except ValidationError as error:
+        raise exceptions.ValidationError(error.message_dict if hasattr(error, "error_dict") else error.messages) from None
+
+
+def workflow_schema(summary: str, description: str, request=None, responses=None, parameters=(), methods=None):
+    errors = {
+        404: OpenApiResponse(openapi.ErrorSerializer, description="No such study, or not one you may see (drafts and "
+                             "studies in review are found by curators and reviewers only)."),
+        409: OpenApiResponse(openapi.ErrorSerializer, description="The study's state does not allow this "
+                             "(`invalid_state`, `fields.curation_state`), or blocking review comments are open "
+                             "(`blocking_comments`)."),
+        412: OpenApiResponse(openapi.ErrorSerializer, description="If-Match does not match the study's ETag."),
+    }  # fmt: skip
+    return extend_schema(
+        methods=methods,
+        tags=["workflow"],
+        summary=summary,
+        description=description + " Needs a token or a session; a role that may not do this gets 403 naming the permission.",
+        request=request,
+        responses={**(responses or {200: StudyStateSerializer}), **errors},
+        parameters=[openapi.CONDITIONAL_WRITE, *parameters],
+    )
+
+
+COMMENT_ID = OpenApiParameter("comment_id", OpenApiTypes.INT, OpenApiParameter.PATH, description="The comment's id.")
+
+
+class StudyWorkflowViewSet(ApiMixin, viewsets.GenericViewSet):
+    """The review workflow: each action calls the service the admin's buttons call, which checks the
+    role and records who and when. Every write honours If-Match against the study's ETag."""
+
+    lookup_field = "accession"
+    lookup_value_regex = ACCESSION_REGEX
+    queryset = m.Study.objects.all()
+    serializer_class = StudyStateSerializer
+    permission_classes = [IsAuthenticated]  # roles are the services' to check
+    renderer_classes = [JSONRenderer]
+    parser_classes = [JSONParser]
+
+    def visible_study(self, *, lock: bool) -> m.Study:
+        # Drafts and revisions are "not found" for those who may not view them, as on reads.
+        queryset = readable_studies(self.request.user)
+        study = get_object_or_404(queryset.select_for_update() if lock else queryset, accession=self.kwargs["accession"])
+        if lock:
+            check_write_preconditions(self.request, study_etag(study))
+        return study
+
+    def body(self, serializer_class) -> dict:
+        serializer = serializer_class(data=self.request.data)
+        serializer.is_valid(raise_exception=True)
+        return serializer.validated_data
+
+    def state_response(self, study: m.Study, status_code: int = status.HTTP_200_OK, headers: dict | None = None):
+        study = m.Study.objects.select_related("revision_of").get(pk=study.pk)
+        data = StudyStateSerializer(study, context=self.get_serializer_context()).data
+        return Response(data, status=status_code, headers={"ETag": study_etag(study), **(headers or {})})
+
+    def transition(self, run, serializer_class=None):
+        with transaction.atomic():
+            study = self.visible_study(lock=True)
+            data = self.body(serializer_class) if serializer_class else {}
+            with workflow_errors(study):
+                study = run(study, **data)
+        return self.state_response(study)
+
+    @workflow_schema("Submit a draft for review", "A curator hands a draft (or a revision) to the reviewers.", request=None)
+    @action(detail=True, methods=["post"])
+    def submit(self, request, accession):
+        return self.transition(lambda study: services.study_submit(study=study, by=request.user))
+
+    @workflow_schema(
+        "Send a study in review back to its curator",
+        "Reviewers only. The comment stays on the study; a blocking one (the default) must be resolved before "
+        "the study can be published. The study returns to draft.",
+        request=ReviewCommentInputSerializer,
+    )
+    @action(detail=True, methods=["post"], url_path="request-changes")
+    def request_changes(self, request, accession):
+        def run(study, text, blocking):
+            return services.study_request_changes(study=study, by=request.user, text=text, blocking=blocking)
+
+        return self.transition(run, ReviewCommentInputSerializer)
+
+    @workflow_schema(
+        "Publish a study in review",
+        "Reviewers only; refused while blocking comments are open. A revision replaces its public study, "
+        "which keeps its accession: the answer is that public study. Each publication is kept as a version.",
+        request=PublishInputSerializer,
+    )
+    @action(detail=True, methods=["post"])
+    def publish(self, request, accession):
+        return self.transition(
+            lambda study, note: services.study_publish(study=study, by=request.user, note=note), PublishInputSerializer
+        )
+
+    @workflow_schema(
+        "Retract a published study",
+        "Reviewers only. The study stays public, marked as retracted with the reason.",
+        request=RetractInputSerializer,
+    )
+    @action(detail=True, methods=["post"])
+    def retract(self, request, accession):
+        return self.transition(
+            lambda study, reason: services.study_retract(study=study, by=request.user, reason=reason), RetractInputSerializer
+        )
+
+    @workflow_schema(
+        "Start a revision of a published study",
+        "A private draft copy under its own accession, for corrections: change it with PUT/PATCH, submit and "
+        "publish it, and it replaces the public study, which is served unchanged meanwhile. One open revision at "
+        "a time: 201 with Location when it is created, 200 with the open one.",
+        request=None,
+        responses={201: StudyStateSerializer, 200: StudyStateSerializer},
+    )
+    @action(detail=True, methods=["post"])
+    def revision(self, request, accession):
+        with transaction.atomic():
+            study = self.visible_study(lock=True)
+            existed = study.revisions.exists()
+            with workflow_errors(study):
+                revision = services.study_start_revision(study=study, by=request.user)
+        location = request.build_absolute_uri(reverse("api:study-detail", kwargs={"accession": revision.accession}))
+        return self.state_response(revision, status.HTTP_200_OK if existed else status.HTTP_201_CREATED, {"Location": location})
+
+    @extend_schema(
+        methods=["get"],
+        tags=["workflow"],
+        summary="A study's review comments",
+        description="Curators and reviewers (trials.view_study) only, oldest first, resolved ones included.",
+        responses={200: ReviewCommentSerializer(many=True)},
+        parameters=[openapi.CONDITIONAL_READ],
+    )
+    @workflow_schema(
+        "Add a review comment",
+        "Reviewers only; in any state. A blocking comment (the default) stops publication until resolved.",
+        request=ReviewCommentInputSerializer,
+        responses={201: ReviewCommentSerializer},
+        methods=["post"],
+    )
+    @action(detail=True, methods=["get", "post"])
+    def comments(self, request, accession):
+        if request.method == "GET":
+            study = self.visible_study(lock=False)
+            if not request.user.has_perm("trials.view_study"):
+                raise exceptions.PermissionDenied(
+                    "Review comments are for curators and reviewers (the trials.view_study permission)."
+                )
+            comments = study.review_comments.select_related("study", "author", "resolved_by")
+            return Response(ReviewCommentSerializer(comments, many=True).data)
+        with transaction.atomic():
+            study = self.visible_study(lock=True)
+            data = self.body(ReviewCommentInputSerializer)
+            with workflow_errors(study):
+                comment = services.study_comment(study=study, by=request.user, **data)
+        return Response(ReviewCommentSerializer(comment).data, status=status.HTTP_201_CREATED)
+
+    @workflow_schema(
+        "Mark a review comment resolved",
+        "Curators and reviewers. Resolving a resolved comment changes nothing.",
+        request=None,
+        responses={200: ReviewCommentSerializer},
+        parameters=[COMMENT_ID],
+    )
+    @action(detail=True, methods=["post"], url_path=r"comments/(?P<comment_id>[0-9]+)/resolve")
+    def resolve_comment(self, request, accession, comment_id):
+        with transaction.atomic():
+            study = self.visible_study(lock=True)
+            comment = get_object_or_404(study.review_comments.select_for_update(), pk=comment_id)
+            with workflow_errors(study):
+                comment = services.study_resolve_comment(comment=comment, by=request.user)
+        return Response(ReviewCommentSerializer(comment).data)
 
 
 class VocabularyViewSet(ApiMixin, RegistryListMixin, mixins.ListModelMixin, viewsets.GenericViewSet):

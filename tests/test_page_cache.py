@@ -1,0 +1,121 @@
+"""Anonymous readers' pages and API answers come from the cache until the data changes, and nothing
+private or personal is ever stored or served from it (trials.middleware.PublicPageCacheMiddleware)."""
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.core.cache import cache
+
+from tests import factories as f
+from trials import choices as c
+from trials import models as m
+from trials.services import study_publish
+
+pytestmark = pytest.mark.django_db
+
+PUBLIC_URLS = ["/", "/studies/", "/studies/?condition=amyotrophic-lateral-sclerosis", "/zh-hans/studies/", "/api/v1/studies/"]
+
+
+@pytest.fixture(autouse=True)
+def page_cache_on(settings):
+    settings.REGISTRY_CACHE_SECONDS = 60
+    settings.REGISTRY_PAGE_CACHE = True
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.mark.parametrize("url", PUBLIC_URLS)
+def test_a_repeated_anonymous_request_is_one_primary_key_read(client, django_assert_num_queries, url):
+    f.full_study()
+    first = client.get(url)
+    assert first.status_code == 200 and not first.cookies
+    with django_assert_num_queries(1):  # the data stamp
+        again = client.get(url)
+    assert again.content == first.content
+    assert again["Content-Security-Policy"] == first["Content-Security-Policy"]
+
+
+def test_a_study_page_shows_an_edit_on_the_very_next_request(client):
+    study = f.full_study(title="Before the correction")
+    assert "Before the correction" in client.get(f"/studies/{study.accession}/").content.decode()
+    m.Study.objects.filter(pk=study.pk).update(title="After the correction")
+    assert "After the correction" in client.get(f"/studies/{study.accession}/").content.decode()
+
+
+def test_a_publish_shows_in_lists_counts_and_the_api_at_once(client):
+    f.full_study()
+    reviewer = get_user_model().objects.create_user("reviewer")
+    reviewer.groups.add(Group.objects.get(name="reviewer"))
+    in_review = f.full_study(title="Waiting for review", curation_state=c.CurationState.IN_REVIEW)
+    assert client.get("/api/v1/studies/").json()["count"] == 1
+    assert "Waiting for review" not in client.get("/studies/").content.decode()
+    study_publish(study=in_review, by=reviewer)
+    assert client.get("/api/v1/studies/").json()["count"] == 2
+    assert "Waiting for review" in client.get("/studies/").content.decode()
+
+
+def test_signed_in_curators_are_never_served_the_public_copy(client, django_assert_max_num_queries):
+    f.full_study()
+    draft = f.full_study(title="A private draft", curation_state=c.CurationState.DRAFT)
+    client.get("/api/v1/studies/")  # the anonymous answer is now cached
+    curator = get_user_model().objects.create_superuser("curator", "curator@example.org", "pw-long-enough-123")
+    client.force_login(curator)
+    response = client.get(f"/api/v1/studies/{draft.accession}/")
+    assert response.status_code == 200 and response.json()["title"] == "A private draft"
+    # ...and what they see is not stored for anyone else.
+    client.logout()
+    anonymous = client.get(f"/api/v1/studies/{draft.accession}/")
+    assert anonymous.status_code == 404
+
+
+def test_a_request_with_credentials_goes_to_the_view(client):
+    f.full_study()
+    assert client.get("/api/v1/studies/").status_code == 200
+    # Not the cached public copy: the view checks the token, and refuses a wrong one.
+    assert client.get("/api/v1/studies/", HTTP_AUTHORIZATION="Token not-a-real-token").status_code == 401
+
+
+def test_variants_are_kept_apart(client):
+    f.full_study()
+    full = client.get("/studies/").content.decode()
+    partial = client.get("/studies/", HTTP_HX_REQUEST="true").content.decode()
+    assert "<html" in full and "<html" not in partial
+    assert "<html" in client.get("/studies/").content.decode()
+    english = client.get("/api/v1/vocabularies/", HTTP_ACCEPT_LANGUAGE="en").content
+    chinese = client.get("/api/v1/vocabularies/", HTTP_ACCEPT_LANGUAGE="zh-hans").content
+    assert client.get("/api/v1/vocabularies/", HTTP_ACCEPT_LANGUAGE="en").content == english
+    assert client.get("/api/v1/vocabularies/", HTTP_ACCEPT_LANGUAGE="zh-hans").content == chinese
+
+
+def test_conditional_requests_still_get_304(client):
+    study = f.full_study()
+    first = client.get(f"/api/v1/studies/{study.accession}/")
+    again = client.get(f"/api/v1/studies/{study.accession}/", HTTP_IF_NONE_MATCH=first["ETag"])
+    assert again.status_code == 304
+
+
+def test_errors_the_admin_and_health_are_not_cached(client, django_assert_num_queries):
+    f.full_study()
+    for url in ["/studies/NCR-999999/", "/healthz", "/admin/login/", "/api/v1/docs/"]:
+        client.get(url)
+        second = client.get(url)
+        assert second.status_code in (200, 404), url
+    with django_assert_num_queries(2):  # /healthz checks the database every time
+        client.get("/healthz")
+        client.get("/healthz")
+
+
+def test_off_while_developing(client, settings, django_assert_max_num_queries):
+    settings.REGISTRY_PAGE_CACHE = False
+    f.full_study()
+    client.get("/studies/")
+    with django_assert_max_num_queries(100) as captured:
+        client.get("/studies/")
+    assert len(captured) > 1
+
+
+def test_the_api_docs_get_a_new_csp_nonce_every_time(client):
+    first, second = client.get("/api/v1/docs/"), client.get("/api/v1/docs/")
+    assert "nonce-" in first["Content-Security-Policy"]
+    assert first["Content-Security-Policy"] != second["Content-Security-Policy"]
