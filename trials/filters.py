@@ -12,6 +12,7 @@ import functools
 import django_filters as df
 from django import forms
 from django.contrib.postgres.search import SearchQuery, SearchRank
+from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.models import Case, Count, Exists, F, IntegerField, OuterRef, Q, QuerySet, Value, When
 from django.utils.translation import gettext_lazy as _
@@ -402,7 +403,10 @@ def _grouping_sets(columns: dict[str, str], facets: list[str], source: str, para
 
 
 def _count_interventions_together(studies: QuerySet, facets: list[str]) -> dict[str, dict[str, int]]:
-    ids_sql, params = studies.values("pk").query.sql_with_params()
+    try:
+        ids_sql, params = studies.values("pk").query.sql_with_params()
+    except EmptyResultSet:  # filters no row can match (e.g. an enrollment beyond any integer)
+        return {facet: {} for facet in facets}
     source = (
         "COUNT(DISTINCT co.study_id) FROM trials_intervention i "
         "JOIN trials_cohort co ON co.id = i.cohort_id LEFT JOIN trials_celltype ct ON ct.id = i.cell_type_id "
@@ -412,7 +416,10 @@ def _count_interventions_together(studies: QuerySet, facets: list[str]) -> dict[
 
 
 def _count_study_columns_together(studies: QuerySet, facets: list[str]) -> dict[str, dict[str, int]]:
-    rows_sql, params = studies.values(*(STUDY_COLUMNS[facet] for facet in facets)).query.sql_with_params()
+    try:
+        rows_sql, params = studies.values(*(STUDY_COLUMNS[facet] for facet in facets)).query.sql_with_params()
+    except EmptyResultSet:
+        return {facet: {} for facet in facets}
     return _grouping_sets(STUDY_COLUMNS, facets, f"COUNT(*) FROM ({rows_sql}) s", params)
 
 
