@@ -172,8 +172,9 @@ REST_FRAMEWORK = {
 # Requests per address for anonymous API clients ("off" disables); tests and benchmarks raise it.
 API_ANON_RATE = os.environ.get("API_ANON_RATE") or "120/min"
 # Facet counts and search totals are cached until the data changes (trials/cache.py); this bounds how long an
-# unused entry is kept. 0 turns the cache off (the test suite does, to keep its query counts pinned).
-REGISTRY_CACHE_SECONDS = int(os.environ.get("REGISTRY_CACHE_SECONDS") or 600)
+# entry is kept (never stale: keyed by the data stamp). 0 turns the cache off (the test suite does, to keep its
+# query counts pinned).
+REGISTRY_CACHE_SECONDS = int(os.environ.get("REGISTRY_CACHE_SECONDS") or 86400)
 # Whole anonymous responses too (trials.middleware.PublicPageCacheMiddleware); off while developing, so
 # that an edited template shows at once.
 REGISTRY_PAGE_CACHE = env_bool("REGISTRY_PAGE_CACHE", not DEBUG)
@@ -181,7 +182,7 @@ REGISTRY_PAGE_CACHE = env_bool("REGISTRY_PAGE_CACHE", not DEBUG)
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-        "OPTIONS": {"MAX_ENTRIES": int(os.environ.get("REGISTRY_CACHE_ENTRIES") or 2000)},
+        "OPTIONS": {"MAX_ENTRIES": int(os.environ.get("REGISTRY_CACHE_ENTRIES") or 1000)},
     }
 }
 

@@ -1,14 +1,19 @@
 """Anonymous readers' pages and API answers come from the cache until the data changes, and nothing
 private or personal is ever stored or served from it (trials.middleware.PublicPageCacheMiddleware)."""
 
+import time
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.cache import cache
+from django.http import HttpResponse
 
 from tests import factories as f
 from trials import choices as c
 from trials import models as m
+from trials.middleware import PublicPageCacheMiddleware
 from trials.services import study_publish
 
 pytestmark = pytest.mark.django_db
@@ -119,3 +124,21 @@ def test_the_api_docs_get_a_new_csp_nonce_every_time(client):
     first, second = client.get("/api/v1/docs/"), client.get("/api/v1/docs/")
     assert "nonce-" in first["Content-Security-Policy"]
     assert first["Content-Security-Policy"] != second["Content-Security-Policy"]
+
+
+def test_readers_missing_the_same_page_at_once_wait_for_one_computation(rf, monkeypatch):
+    """After a publish every reader misses at once: one thread computes the page, the others get its copy."""
+    computed = []
+
+    def view(request):
+        computed.append(request)
+        time.sleep(0.2)
+        return HttpResponse("the page")
+
+    middleware = PublicPageCacheMiddleware(view)
+    monkeypatch.setattr(middleware, "cache_key", lambda request: "ncr-page:test-stampede")
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        bodies = list(pool.map(lambda _: middleware(rf.get("/studies/")).content, range(6)))
+    assert bodies == [b"the page"] * 6
+    assert len(computed) == 1
+    assert not middleware._locks, "no lock is kept once nobody waits"

@@ -3,8 +3,10 @@ the client's address."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
+import threading
 from collections.abc import Callable
 
 from django.conf import settings
@@ -98,10 +100,12 @@ class PublicPageCacheMiddleware:
     KEY_HEADERS = ("Accept", "Accept-Language", "HX-Request", "HX-History-Restore-Request", "Origin")
     BYPASS_HEADERS = ("Cookie", "Authorization", "If-None-Match", "If-Modified-Since", "If-Match", "Range")
     SKIP_PREFIXES = ("/admin/", "/healthz", "/static/", "/i18n/")
-    MAX_BYTES = 2 * 1024 * 1024
+    MAX_BYTES = 1024 * 1024
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
         self.get_response = get_response
+        self._locks: dict[str, list] = {}
+        self._locks_guard = threading.Lock()
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         key = self.cache_key(request)
@@ -111,11 +115,37 @@ class PublicPageCacheMiddleware:
 
         cached = cache.get(key)
         if cached is not None:
-            return cached
-        response = self.get_response(request)
-        if self.storable(response):
-            cache.set(key, response, timeout())
-        return response
+            return self.rebuilt(cached)
+        # After a publish every reader misses at once; one thread per process computes each page and
+        # the others wait for its copy, instead of all of them computing it side by side.
+        with self._computing(key):
+            cached = cache.get(key)
+            if cached is not None:
+                return self.rebuilt(cached)
+            response = self.get_response(request)
+            if self.storable(response):
+                # Status, headers and bytes only: a DRF response would also pickle its data.
+                cache.set(key, (response.status_code, list(response.items()), response.content), timeout())
+            return response
+
+    @staticmethod
+    def rebuilt(cached: tuple) -> HttpResponse:
+        status, headers, content = cached
+        return HttpResponse(content, status=status, headers=dict(headers))
+
+    @contextlib.contextmanager
+    def _computing(self, key: str):
+        with self._locks_guard:
+            entry = self._locks.setdefault(key, [threading.Lock(), 0])
+            entry[1] += 1
+        try:
+            with entry[0]:
+                yield
+        finally:
+            with self._locks_guard:
+                entry[1] -= 1
+                if not entry[1]:
+                    del self._locks[key]
 
     def cache_key(self, request: HttpRequest) -> str | None:
         if not settings.REGISTRY_PAGE_CACHE or timeout() <= 0 or request.method != "GET":
