@@ -33,6 +33,7 @@ import tempfile
 import threading
 import time
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -216,10 +217,19 @@ def rss_kb(pid: int) -> int:
 # --- Load generators ---------------------------------------------------------------------------------------
 
 
+def _get_quietly(url: str) -> None:
+    with contextlib.suppress(OSError, http.client.HTTPException):
+        urllib.request.urlopen(url, timeout=600).read()
+
+
 def wrk(url: str, seconds: int, concurrency: int) -> dict:
     threads = str(min(2, concurrency))
     common = ["wrk", "-t", threads, "-c", str(concurrency), "--timeout", "60s"]
-    subprocess.run([*common, "-d", "2s", url], capture_output=True, check=False)  # warm-up, discarded
+    # Warm-up, discarded: first as many concurrent requests as clients, each waited for (so every worker
+    # has computed the answer, however long that takes at this N), then 2 s of load.
+    with ThreadPoolExecutor(max_workers=concurrency) as pool:
+        list(pool.map(lambda _: _get_quietly(url), range(concurrency)))
+    subprocess.run([*common, "-d", "2s", url], capture_output=True, check=False)
     output = subprocess.run(
         [*common, "-d", f"{seconds}s", "-s", str(BENCH / "wrk_report.lua"), url], capture_output=True, text=True, check=False
     ).stdout
