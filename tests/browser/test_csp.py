@@ -1,8 +1,6 @@
 """The Content-Security-Policy in a real browser (headless Chromium): the public pages, the API docs
 and the admin with its nested inlines work under it, and the browser reports no violation."""
 
-import os
-
 import pytest
 from django.contrib.auth.models import User
 
@@ -11,8 +9,6 @@ from trials import choices as c
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 PASSWORD = "correct horse battery staple"
 
 # Scripts added this way run outside the page's policy, so they can watch it.
@@ -39,31 +35,19 @@ def draft_study(transactional_db, settings):
 
 
 @pytest.fixture
-def page(live_server, monkeypatch):
-    if not os.path.exists(CHROMIUM):
-        message = f"Chromium is not installed at {CHROMIUM} (apt-get install chromium)"
-        if os.environ.get("CI"):
-            pytest.fail(f"{message}; CI installs it, so its absence is a failure there.")
-        pytest.skip(message)
-    from playwright.sync_api import sync_playwright
+def page(chromium):
+    context = chromium.new_context()
+    context.add_init_script(REPORT_VIOLATIONS)
+    browser_page = context.new_page()
+    browser_page.violations = []
 
-    # Playwright's sync API keeps an event loop in this thread; see tests/browser/test_search_flow.py.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        context = chromium.new_context()
-        context.add_init_script(REPORT_VIOLATIONS)
-        browser_page = context.new_page()
-        browser_page.violations = []
+    def on_console(message):
+        if "Content Security Policy" in message.text or "CSP violation" in message.text:
+            browser_page.violations.append(f"{browser_page.url}: {message.text}")
 
-        def on_console(message):
-            if "Content Security Policy" in message.text or "CSP violation" in message.text:
-                browser_page.violations.append(f"{browser_page.url}: {message.text}")
-
-        browser_page.on("console", on_console)
-        browser_page.on("pageerror", lambda error: browser_page.violations.append(f"{browser_page.url}: {error}"))
-        yield browser_page
-        chromium.close()
+    browser_page.on("console", on_console)
+    browser_page.on("pageerror", lambda error: browser_page.violations.append(f"{browser_page.url}: {error}"))
+    yield browser_page
 
 
 def test_public_pages_and_the_api_docs_work_under_the_policy(public_study, page, live_server):

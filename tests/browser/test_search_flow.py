@@ -4,7 +4,6 @@ Filter by a disease and a cell source without a page reload, open a study and se
 back with the back button; the same search without JavaScript; the filters folded away on a phone.
 """
 
-import os
 import re
 
 import pytest
@@ -14,9 +13,6 @@ from trials import choices as c
 from trials import models as m
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
 
 @pytest.fixture
@@ -47,21 +43,8 @@ def dataset(transactional_db):
 
 
 @pytest.fixture
-def browser(dataset, live_server, monkeypatch):
-    if not os.path.exists(CHROMIUM):
-        message = f"Chromium is not installed at {CHROMIUM} (apt-get install chromium)"
-        if os.environ.get("CI"):
-            pytest.fail(f"{message}; CI installs it, so its absence is a failure there.")
-        pytest.skip(message)
-    from playwright.sync_api import sync_playwright
-
-    # Playwright's sync API keeps an event loop in this thread; the ORM's async guard would then refuse
-    # the database teardown that follows. The live server answers from its own thread regardless.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+def browser(dataset, chromium):
+    return chromium
 
 
 def test_filter_by_disease_and_cell_source_then_open_the_study_and_its_chart(browser, live_server, dataset):

@@ -15,8 +15,6 @@ from django.db import connection
 
 from trials import models as m
 
-from .test_search_flow import CHROMIUM, CHROMIUM_ARGS
-
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 PASSWORD = "walkthrough-password-1"
@@ -46,20 +44,8 @@ def people(transactional_db):
 
 
 @pytest.fixture
-def browser(people, live_server, monkeypatch):
-    if not os.path.exists(CHROMIUM):
-        message = f"Chromium is not installed at {CHROMIUM} (apt-get install chromium)"
-        if os.environ.get("CI"):
-            pytest.fail(f"{message}; CI installs it, so its absence is a failure there.")
-        pytest.skip(message)
-    from playwright.sync_api import sync_playwright
-
-    # As in test_search_flow.py: Playwright's sync API keeps an event loop in this thread.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+def browser(people, chromium):
+    return chromium
 
 
 @pytest.fixture
