@@ -270,9 +270,9 @@ class StudyFilterSet(df.FilterSet):
         selected = {name for name, value in self.form.cleaned_data.items() if name != "ordering" and _is_active(value)}
         everything = self._queryset_without(None)
         counts: dict[str, dict[str, int]] = {}
-        for group, count_together in FACET_GROUPS:
+        for group, count_together, postgresql_only in FACET_GROUPS:
             together = [facet for facet in group if facet not in selected]
-            if len(together) > 1 and (connection.vendor == "postgresql" or count_together is _count_flags):
+            if len(together) > 1 and (connection.vendor == "postgresql" or not postgresql_only):
                 counts.update(count_together(everything, together))
         for facet in self.FACETS:
             if facet not in counts:
@@ -305,19 +305,14 @@ def _is_active(value) -> bool:
     return value not in (None, "", [], ())
 
 
-def _grouped(queryset: QuerySet, key: str, study_path: str) -> dict[str, int]:
-    rows = queryset.values(key).annotate(n=Count(study_path, distinct=True)).order_by()
+def _grouped(queryset: QuerySet, key: str, study_path: str, distinct: bool = True) -> dict[str, int]:
+    rows = queryset.values(key).annotate(n=Count(study_path, distinct=distinct)).order_by()
     return {row[key]: row["n"] for row in rows if row[key] not in (None, "")}
 
 
 def _grouped_studies(key: str):
     """A facet on the study's own column: each study counts once, so no DISTINCT to sort for."""
-
-    def count(studies: QuerySet) -> dict[str, int]:
-        rows = studies.values(key).annotate(n=Count("pk")).order_by()
-        return {row[key]: row["n"] for row in rows if row[key] not in (None, "")}
-
-    return count
+    return lambda studies: _grouped(studies, key, "pk", distinct=False)
 
 
 def _count_conditions(studies: QuerySet) -> dict[str, int]:
@@ -340,12 +335,8 @@ def _count_interventions(key: str):
     return count
 
 
-def _count_flag(exists_filter):
-    def count(studies: QuerySet) -> dict[str, int]:
-        totals = studies.aggregate(yes=Count("pk", filter=Q(exists_filter())), all=Count("pk"))
-        return {"true": totals["yes"], "false": totals["all"] - totals["yes"]}
-
-    return count
+def _count_flag(facet: str):
+    return lambda studies: _count_flags(studies, [facet])[facet]
 
 
 FACET_COUNTERS = {
@@ -362,8 +353,8 @@ FACET_COUNTERS = {
     "instrument": lambda studies: _grouped(
         m.OutcomeMeasure.objects.filter(study__in=studies.values("pk")), "instrument__slug", "study"
     ),
-    "has_results": _count_flag(m.has_results_exists),
-    "has_serious_ae": _count_flag(m.has_serious_ae_exists),
+    "has_results": _count_flag("has_results"),
+    "has_serious_ae": _count_flag("has_serious_ae"),
 }
 
 
@@ -429,8 +420,9 @@ def _count_flags(studies: QuerySet, facets: list[str]) -> dict[str, dict[str, in
     return {facet: {"true": totals[facet], "false": totals["all"] - totals[facet]} for facet in facets}
 
 
+# Facets counted together over the same set, by what, and whether only PostgreSQL can (GROUPING SETS).
 FACET_GROUPS = [
-    (list(INTERVENTION_COLUMNS), _count_interventions_together),
-    (list(STUDY_COLUMNS), _count_study_columns_together),
-    (["has_results", "has_serious_ae"], _count_flags),
+    (list(INTERVENTION_COLUMNS), _count_interventions_together, True),
+    (list(STUDY_COLUMNS), _count_study_columns_together, True),
+    (["has_results", "has_serious_ae"], _count_flags, False),
 ]
