@@ -10,6 +10,7 @@ import threading
 from collections.abc import Callable
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse
 
@@ -111,8 +112,6 @@ class PublicPageCacheMiddleware:
         key = self.cache_key(request)
         if key is None:
             return self.get_response(request)
-        from django.core.cache import cache
-
         cached = cache.get(key)
         if cached is not None:
             return self.rebuilt(cached)
