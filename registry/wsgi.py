@@ -1,7 +1,8 @@
 """
 WSGI config for registry project.
 
-It exposes the WSGI callable as a module-level variable named ``application``.
+It exposes the WSGI callable as a module-level variable named ``application``: Django, behind the
+public page cache's front (trials.middleware.CachedPageApplication), which answers cache hits itself.
 
 For more information on this file, see
 https://docs.djangoproject.com/en/5.2/howto/deployment/wsgi/
@@ -14,3 +15,7 @@ from django.core.wsgi import get_wsgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "registry.settings")
 
 application = get_wsgi_application()
+
+from trials.middleware import CachedPageApplication  # noqa: E402  (needs the settings configured above)
+
+application = CachedPageApplication(application)

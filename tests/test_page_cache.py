@@ -8,6 +8,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.cache import cache
+from django.db import connection
 from django.http import HttpResponse
 
 from tests import factories as f
@@ -142,3 +143,121 @@ def test_readers_missing_the_same_page_at_once_wait_for_one_computation(rf, monk
     assert bodies == [b"the page"] * 6
     assert len(computed) == 1
     assert not middleware._locks, "no lock is kept once nobody waits"
+
+
+# The WSGI front (registry.wsgi): hits answered from memory, without Django or the database.
+
+
+def wsgi_get(rf, url: str, **headers) -> tuple[str, dict, bytes]:
+    from registry.wsgi import application
+
+    answer = {}
+
+    def start_response(status, response_headers):
+        answer["status"], answer["headers"] = status, dict(response_headers)
+
+    body = application(rf.get(url, **headers).environ, start_response)
+    content = b"".join(body)
+    if hasattr(body, "close"):
+        body.close()
+    return answer["status"], answer["headers"], content
+
+
+@pytest.fixture
+def watcher(monkeypatch):
+    from trials.cache import stamp_watcher
+
+    # Longer than any wait below: what updates the stamp in these tests is the database's notification.
+    monkeypatch.setattr(stamp_watcher, "RECHECK_SECONDS", 60)
+    stamp_watcher.stop()
+    yield stamp_watcher
+    stamp_watcher.stop()  # its connection would keep the test database from being dropped
+
+
+def wait_for(condition, seconds: float = 5.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def current_stamp() -> str:
+    from trials.cache import data_stamp
+
+    return data_stamp()
+
+
+def needs_postgres():
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite cannot notify: the front hands every request to Django (tested below)")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_front_answers_a_hit_without_a_query_and_sees_a_commit_at_once(rf, watcher, django_assert_num_queries):
+    needs_postgres()
+    study = f.full_study(title="Before the correction")
+    url = f"/api/v1/studies/{study.accession}/"
+    status, headers, first = wsgi_get(rf, url)  # a miss: Django computes and stores it
+    assert status == "200 OK" and b"Before the correction" in first
+    assert wait_for(lambda: watcher.current() == current_stamp())
+    with django_assert_num_queries(0):
+        status, again_headers, again = wsgi_get(rf, url)
+    assert status == "200 OK" and again == first
+    assert again_headers["Content-Type"] == headers["Content-Type"]
+    assert int(again_headers["Content-Length"]) == len(again)
+
+    m.Study.objects.filter(pk=study.pk).update(title="After the correction")  # committed: autocommit
+    assert wait_for(lambda: watcher.current() == current_stamp()), "the commit was announced"
+    assert b"After the correction" in wsgi_get(rf, url)[2]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_front_never_serves_the_public_copy_to_a_signed_in_or_conditional_request(rf, watcher, django_assert_max_num_queries):
+    needs_postgres()
+    study = f.full_study()
+    url = f"/studies/{study.accession}/"
+    wsgi_get(rf, url)
+    assert wait_for(lambda: watcher.current() == current_stamp())
+    for headers in ({"HTTP_COOKIE": "sessionid=x"}, {"HTTP_AUTHORIZATION": "Token x"}, {"HTTP_IF_NONE_MATCH": '"x"'}):
+        with django_assert_max_num_queries(50) as queries:
+            wsgi_get(rf, url, **headers)
+        assert len(queries) >= 1, f"{headers} went to Django"
+    status, _, _ = wsgi_get(rf, url, HTTP_HOST="evil.example")
+    assert status.startswith("400")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_without_its_connection_the_front_hands_requests_to_django_until_it_reconnects(rf, watcher):
+    needs_postgres()
+    study = f.full_study()
+    url = f"/studies/{study.accession}/"
+    wsgi_get(rf, url)
+    assert wait_for(lambda: watcher.current() == current_stamp())
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = %s", [watcher.APPLICATION_NAME]
+        )
+    assert wait_for(lambda: watcher.current() is None, 3), "a lost connection forgets the stamp"
+    m.Study.objects.filter(pk=study.pk).update(title="Changed while the watcher was away")
+    assert b"Changed while the watcher was away" in wsgi_get(rf, url)[2]  # Django read the stamp itself
+    assert wait_for(lambda: watcher.current() == current_stamp(), 5), "it reconnects"
+
+
+def test_on_sqlite_the_front_hands_every_request_to_django(rf, watcher, django_assert_num_queries):
+    if connection.vendor != "sqlite":
+        pytest.skip("SQLite only")
+    study = f.full_study()
+    url = f"/api/v1/studies/{study.accession}/"
+    first = wsgi_get(rf, url)
+    assert watcher.current() is None
+    with django_assert_num_queries(1):  # the middleware's hit: it reads the stamp
+        again = wsgi_get(rf, url)
+    assert again[2] == first[2]
+
+
+def test_with_the_page_cache_off_nothing_is_watched(watcher, settings):
+    settings.REGISTRY_PAGE_CACHE = False
+    assert watcher.current() is None
+    assert watcher._thread is None

@@ -15,13 +15,21 @@ random one, so no two different states share a token.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import logging
+import os
+import threading
+import time
 from collections.abc import Callable
 from typing import TypeVar
 
+import psycopg
 from django.conf import settings
 from django.core.cache import cache
-from django.db import connection
+from django.db import connection, connections
+
+logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 STAMP_TABLE = "trials_datastamp"
@@ -37,6 +45,95 @@ def data_stamp() -> str | None:
         cursor.execute(f"SELECT token FROM {STAMP_TABLE} WHERE id = 1")
         row = cursor.fetchone()
     return str(row[0]) if row else None
+
+
+class StampWatcher:
+    """The data stamp, kept in memory by listening to PostgreSQL instead of being read for every request.
+
+    Migration 0009 makes the database NOTIFY `trials_data_changed` when a write commits. A daemon thread
+    per process (started on first use, so after a fork) holds its own connection, LISTENs, and re-reads
+    the stamp on every notification, and every RECHECK_SECONDS in case one was missed. `current()` is
+    then a memory read. A reader can see the previous stamp for the moment between a commit and its
+    notification (well under a millisecond here), as if they had asked just before the commit.
+
+    `current()` is None, and callers read the stamp from the database as before, on SQLite (which cannot
+    notify), while caching is off, and while the thread is not connected: so a lost connection costs
+    speed, never freshness.
+    """
+
+    CHANNEL = "trials_data_changed"
+    APPLICATION_NAME = "stamp-watcher"  # how its connection shows in pg_stat_activity
+    RECHECK_SECONDS = 5.0
+    RETRY_SECONDS = 1.0
+
+    def __init__(self, alias: str = "default"):
+        self.alias = alias
+        self._stamp: str | None = None
+        self._pid: int | None = None
+        self._generation = 0  # each started thread's number; a thread whose number is stale ends
+        self._start_lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def current(self) -> str | None:
+        if self._pid != os.getpid():
+            self._start()
+        return self._stamp
+
+    def _start(self) -> None:
+        with self._start_lock:
+            if self._pid == os.getpid():
+                return
+            self._pid, self._stamp = os.getpid(), None
+            self._generation += 1
+            if connections[self.alias].vendor != "postgresql" or not settings.REGISTRY_PAGE_CACHE or timeout() <= 0:
+                return
+            self._thread = threading.Thread(target=self._watch, args=(self._generation,), name="stamp-watcher", daemon=True)
+            self._thread.start()
+
+    def _connect(self) -> psycopg.Connection:
+        params = connections[self.alias].get_connection_params()
+        params = {key: value for key, value in params.items() if key not in ("cursor_factory", "context")}
+        return psycopg.connect(**params, autocommit=True, connect_timeout=5, application_name=self.APPLICATION_NAME)
+
+    def _watch(self, generation: int) -> None:
+        while self._generation == generation:
+            try:
+                with self._connect() as listener:
+                    listener.execute(f"LISTEN {self.CHANNEL}")
+                    # Listening before the first read: a write committed in between is announced.
+                    self._publish(generation, self._read(listener))
+                    while self._generation == generation:
+                        for _ in listener.notifies(timeout=self.RECHECK_SECONDS, stop_after=1):
+                            pass
+                        self._publish(generation, self._read(listener))
+            except Exception:  # any failure: forget the stamp, so readers go to the database meanwhile
+                self._publish(generation, None)
+                logger.warning("Data stamp watcher lost its connection; retrying", exc_info=True)
+                time.sleep(self.RETRY_SECONDS)
+
+    def _publish(self, generation: int, stamp: str | None) -> None:
+        with self._start_lock:
+            if self._generation == generation:
+                self._stamp = stamp
+
+    @staticmethod
+    def _read(listener: psycopg.Connection) -> str | None:
+        row = listener.execute(f"SELECT token FROM {STAMP_TABLE} WHERE id = 1").fetchone()
+        return str(row[0]) if row else None
+
+    def stop(self) -> None:
+        """End the thread and close its connection (tests); the next `current()` starts a new one."""
+        with self._start_lock:
+            self._pid, self._stamp = None, None
+            self._generation += 1
+            thread, self._thread = self._thread, None
+        if thread is not None:
+            with contextlib.suppress(psycopg.Error), self._connect() as waker:
+                waker.execute(f"NOTIFY {self.CHANNEL}")  # wakes the thread, which sees it is stale
+            thread.join(self.RECHECK_SECONDS + self.RETRY_SECONDS + 5)
+
+
+stamp_watcher = StampWatcher()
 
 
 def data_changed() -> None:
