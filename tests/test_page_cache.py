@@ -14,6 +14,7 @@ from django.http import HttpResponse
 from tests import factories as f
 from trials import choices as c
 from trials import models as m
+from trials.cache import data_stamp, stamp_watcher
 from trials.middleware import PublicPageCacheMiddleware
 from trials.services import study_publish
 
@@ -165,8 +166,6 @@ def wsgi_get(rf, url: str, **headers) -> tuple[str, dict, bytes]:
 
 @pytest.fixture
 def watcher(monkeypatch):
-    from trials.cache import stamp_watcher
-
     # Longer than any wait below: what updates the stamp in these tests is the database's notification.
     monkeypatch.setattr(stamp_watcher, "RECHECK_SECONDS", 60)
     stamp_watcher.stop()
@@ -183,25 +182,19 @@ def wait_for(condition, seconds: float = 5.0) -> bool:
     return False
 
 
-def current_stamp() -> str:
-    from trials.cache import data_stamp
-
-    return data_stamp()
-
-
-def needs_postgres():
-    if connection.vendor != "postgresql":
-        pytest.skip("SQLite cannot notify: the front hands every request to Django (tested below)")
+postgres_only = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="SQLite cannot notify: the front hands every request to Django"
+)
 
 
+@postgres_only
 @pytest.mark.django_db(transaction=True)
 def test_the_front_answers_a_hit_without_a_query_and_sees_a_commit_at_once(rf, watcher, django_assert_num_queries):
-    needs_postgres()
     study = f.full_study(title="Before the correction")
     url = f"/api/v1/studies/{study.accession}/"
     status, headers, first = wsgi_get(rf, url)  # a miss: Django computes and stores it
     assert status == "200 OK" and b"Before the correction" in first
-    assert wait_for(lambda: watcher.current() == current_stamp())
+    assert wait_for(lambda: watcher.current() == data_stamp())
     with django_assert_num_queries(0):
         status, again_headers, again = wsgi_get(rf, url)
     assert status == "200 OK" and again == first
@@ -209,17 +202,17 @@ def test_the_front_answers_a_hit_without_a_query_and_sees_a_commit_at_once(rf, w
     assert int(again_headers["Content-Length"]) == len(again)
 
     m.Study.objects.filter(pk=study.pk).update(title="After the correction")  # committed: autocommit
-    assert wait_for(lambda: watcher.current() == current_stamp()), "the commit was announced"
+    assert wait_for(lambda: watcher.current() == data_stamp()), "the commit was announced"
     assert b"After the correction" in wsgi_get(rf, url)[2]
 
 
+@postgres_only
 @pytest.mark.django_db(transaction=True)
 def test_the_front_never_serves_the_public_copy_to_a_signed_in_or_conditional_request(rf, watcher, django_assert_max_num_queries):
-    needs_postgres()
     study = f.full_study()
     url = f"/studies/{study.accession}/"
     wsgi_get(rf, url)
-    assert wait_for(lambda: watcher.current() == current_stamp())
+    assert wait_for(lambda: watcher.current() == data_stamp())
     for headers in ({"HTTP_COOKIE": "sessionid=x"}, {"HTTP_AUTHORIZATION": "Token x"}, {"HTTP_IF_NONE_MATCH": '"x"'}):
         with django_assert_max_num_queries(50) as queries:
             wsgi_get(rf, url, **headers)
@@ -228,13 +221,13 @@ def test_the_front_never_serves_the_public_copy_to_a_signed_in_or_conditional_re
     assert status.startswith("400")
 
 
+@postgres_only
 @pytest.mark.django_db(transaction=True)
 def test_without_its_connection_the_front_hands_requests_to_django_until_it_reconnects(rf, watcher):
-    needs_postgres()
     study = f.full_study()
     url = f"/studies/{study.accession}/"
     wsgi_get(rf, url)
-    assert wait_for(lambda: watcher.current() == current_stamp())
+    assert wait_for(lambda: watcher.current() == data_stamp())
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = %s", [watcher.APPLICATION_NAME]
@@ -242,12 +235,11 @@ def test_without_its_connection_the_front_hands_requests_to_django_until_it_reco
     assert wait_for(lambda: watcher.current() is None, 3), "a lost connection forgets the stamp"
     m.Study.objects.filter(pk=study.pk).update(title="Changed while the watcher was away")
     assert b"Changed while the watcher was away" in wsgi_get(rf, url)[2]  # Django read the stamp itself
-    assert wait_for(lambda: watcher.current() == current_stamp(), 5), "it reconnects"
+    assert wait_for(lambda: watcher.current() == data_stamp(), 5), "it reconnects"
 
 
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite only")
 def test_on_sqlite_the_front_hands_every_request_to_django(rf, watcher, django_assert_num_queries):
-    if connection.vendor != "sqlite":
-        pytest.skip("SQLite only")
     study = f.full_study()
     url = f"/api/v1/studies/{study.accession}/"
     first = wsgi_get(rf, url)

@@ -33,6 +33,7 @@ logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 STAMP_TABLE = "trials_datastamp"
+STAMP_QUERY = f"SELECT token FROM {STAMP_TABLE} WHERE id = 1"
 
 
 def timeout() -> int:
@@ -42,7 +43,7 @@ def timeout() -> int:
 def data_stamp() -> str | None:
     """The current data token: one primary-key read."""
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT token FROM {STAMP_TABLE} WHERE id = 1")
+        cursor.execute(STAMP_QUERY)
         row = cursor.fetchone()
     return str(row[0]) if row else None
 
@@ -118,7 +119,7 @@ class StampWatcher:
 
     @staticmethod
     def _read(listener: psycopg.Connection) -> str | None:
-        row = listener.execute(f"SELECT token FROM {STAMP_TABLE} WHERE id = 1").fetchone()
+        row = listener.execute(STAMP_QUERY).fetchone()
         return str(row[0]) if row else None
 
     def stop(self) -> None:
