@@ -14,3 +14,7 @@ from django.core.asgi import get_asgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "registry.settings")
 
 application = get_asgi_application()
+
+from registry.serving import require_production_settings  # noqa: E402  (needs Django set up above)
+
+require_production_settings()

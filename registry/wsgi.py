@@ -16,6 +16,9 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "registry.settings")
 
 application = get_wsgi_application()
 
-from trials.middleware import CachedPageApplication  # noqa: E402  (needs the settings configured above)
+# Imported once Django is set up above.
+from registry.serving import require_production_settings  # noqa: E402
+from trials.middleware import CachedPageApplication  # noqa: E402
 
+require_production_settings()
 application = CachedPageApplication(application)

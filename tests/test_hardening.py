@@ -69,6 +69,23 @@ def test_deploy_check_passes_with_production_settings(tmp_path):
     assert "System check identified no issues" in result.stdout
 
 
+def test_a_production_process_without_its_secret_or_hosts_refuses_to_serve():
+    env = production_env()
+    del env["SECRET_KEY"], env["ALLOWED_HOSTS"]
+    for entry_point in ("registry.wsgi", "registry.asgi"):
+        result = run_python(f"import {entry_point}", env)
+        assert result.returncode != 0
+        assert "SECRET_KEY and ALLOWED_HOSTS must be set when DEBUG is off" in result.stderr
+
+
+def test_management_tooling_runs_without_production_secrets():
+    env = production_env()
+    del env["SECRET_KEY"], env["ALLOWED_HOSTS"]
+    result = run(["manage.py", "makemigrations", "--check", "--dry-run"], env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "No changes detected" in result.stdout
+
+
 PRODUCTION_REQUESTS = """
 import json, django
 django.setup()
