@@ -1,6 +1,8 @@
 """Factories for tests: `StudyFactory()` is a published interventional study with nothing else;
 `full_study()` adds a cohort, a cell product, an outcome and an adverse event."""
 
+import datetime as dt
+
 import factory
 
 from trials import choices as c
@@ -54,9 +56,17 @@ class StudyFactory(factory.django.DjangoModelFactory):
 
     accession = factory.Sequence(lambda n: f"NCR-{900000 + n:06d}")
     title = factory.Sequence(lambda n: f"Cell therapy study {n}")
+    start_date = None
     study_type = c.StudyType.INTERVENTIONAL
     phase = c.Phase.PHASE1
     overall_status = c.OverallStatus.COMPLETED
+    # A completed study has ended: its completion date is part of the status (trials_study_completed_has_end).
+    completion_date = factory.LazyAttribute(
+        lambda o: dt.date(max(2020, o.start_date.year if o.start_date else 0), 12, 31)
+        if o.overall_status == c.OverallStatus.COMPLETED
+        else None
+    )
+    completion_date_precision = factory.LazyAttribute(lambda o: c.DatePrecision.YEAR if o.completion_date else "")
     curation_state = c.CurationState.PUBLISHED
     retraction_reason = factory.LazyAttribute(
         lambda o: "Retracted in a test." if o.curation_state == c.CurationState.RETRACTED else ""

@@ -35,7 +35,7 @@ VIOLATIONS = [
     ),
     ("instrument range inverted", lambda s, k: f.InstrumentFactory(range_min=10, range_max=1)),
     ("study date without precision", lambda s, k: f.StudyFactory(start_date=dt.date(2020, 1, 1))),
-    ("study precision without date", lambda s, k: f.StudyFactory(completion_date_precision="year")),
+    ("study precision without date", lambda s, k: f.StudyFactory(overall_status="UNKNOWN", completion_date_precision="year")),
     (
         "completion before start",
         lambda s, k: f.StudyFactory(

@@ -240,6 +240,17 @@ class Dispersion(models.TextChoices):
     RANGE = "range", _("Range")
     # xgettext:no-python-format
     CI95 = "ci95", _("95% confidence interval")
+    PM = "pm", _("± (kind not stated)")
+
+
+class ChangeReportedAs(models.TextChoices):
+    """How the source words a change, kept beside the signed number so the two can be checked."""
+
+    IMPROVEMENT = "improvement", _("Improvement")
+    WORSENING = "worsening", _("Worsening")
+    INCREASE = "increase", _("Increase")
+    DECREASE = "decrease", _("Decrease")
+    NO_CHANGE = "no_change", _("No change")
 
 
 class PQualifier(models.TextChoices):
@@ -260,6 +271,7 @@ class Relatedness(models.TextChoices):
     POSSIBLE = "possible", _("Possible")
     PROBABLE = "probable", _("Probable")
     DEFINITE = "definite", _("Definite")
+    RELATED = "related", _("Related (degree not stated)")
     UNKNOWN = "unknown", _("Not reported")
 
 

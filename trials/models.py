@@ -243,6 +243,11 @@ class Study(Localized, models.Model):
     accession = models.CharField(_("accession"), max_length=12, unique=True, editable=False, validators=[validate_accession])
     title = models.CharField(_("title"), max_length=500)
     title_zh = models.CharField(_("Chinese title"), max_length=500, blank=True)
+    title_translated = models.BooleanField(
+        _("English title translated by the curator"),
+        default=False,
+        help_text=_("The source gives no English title: the one shown is the curator's translation."),
+    )
     acronym = models.CharField(_("acronym"), max_length=60, blank=True)
     brief_summary = models.TextField(_("summary"), blank=True)
     brief_summary_zh = models.TextField(_("Chinese summary"), blank=True)
@@ -266,6 +271,14 @@ class Study(Localized, models.Model):
     enrollment = models.PositiveIntegerField(_("enrollment"), null=True, blank=True, help_text=_("Blank when not reported."))
     enrollment_type = models.CharField(_("enrollment type"), max_length=12, choices=c.EnrollmentType.choices, blank=True)
     follow_up_months = models.DecimalField(_("follow-up (months)"), max_digits=6, decimal_places=1, null=True, blank=True)
+    lead_in_months = models.DecimalField(
+        _("lead-in before treatment (months)"),
+        max_digits=6,
+        decimal_places=1,
+        null=True,
+        blank=True,
+        help_text=_("An observation period before the first treatment; outcomes may carry negative times only within it."),
+    )
     sponsor = models.CharField(_("sponsor"), max_length=300, blank=True)
     institutions = models.TextField(_("institutions"), blank=True, help_text=_("One per line."))
     conditions = models.ManyToManyField(Condition, through="StudyCondition", related_name="studies", verbose_name=_("conditions"))
@@ -326,6 +339,24 @@ class Study(Localized, models.Model):
                 name=constraint_name("phase_only_for_trials"),
             ),
             models.CheckConstraint(condition=Q(follow_up_months__gte=0), name=constraint_name("follow_up_not_negative")),
+            models.CheckConstraint(condition=Q(lead_in_months__gt=0), name=constraint_name("lead_in_positive")),
+            # ClinicalTrials.gov's meaning of the statuses: a completed study has ended (so has an end
+            # date) with an actual enrollment; a withdrawn one enrolled nobody.
+            models.CheckConstraint(
+                condition=~Q(overall_status=c.OverallStatus.COMPLETED)
+                | (Q(completion_date__isnull=False) & ~Q(enrollment_type=c.EnrollmentType.ANTICIPATED)),
+                name=constraint_name("completed_has_end"),
+            ),
+            models.CheckConstraint(
+                condition=~Q(overall_status=c.OverallStatus.WITHDRAWN)
+                | ~Q(enrollment_type=c.EnrollmentType.ACTUAL)
+                | Q(enrollment=0),
+                name=constraint_name("withdrawn_enrolled_nobody"),
+            ),
+            models.CheckConstraint(
+                condition=~Q(overall_status=c.OverallStatus.NOT_YET_RECRUITING) | ~Q(enrollment_type=c.EnrollmentType.ACTUAL),
+                name=constraint_name("not_yet_recruiting_anticipated"),
+            ),
             # Synthetic studies (`generate_synthetic`) number up to millions under their own "NCR-S" prefix,
             # so they can never take, or be mistaken for, a curated accession.
             models.CheckConstraint(
@@ -362,6 +393,19 @@ class Study(Localized, models.Model):
             errors["enrollment_type"] = _("Say whether the enrollment is actual or anticipated.")
         if self.enrollment is None and self.enrollment_type:
             errors["enrollment"] = _("An enrollment type is set but the number is missing (leave both blank when unknown).")
+        status = self.overall_status
+        if status == c.OverallStatus.COMPLETED and self.completion_date is None:
+            errors.setdefault(
+                "completion_date", _("A completed study has a completion date; leave the status unknown if none is reported.")
+            )
+        if status == c.OverallStatus.COMPLETED and self.enrollment_type == c.EnrollmentType.ANTICIPATED:
+            errors.setdefault("enrollment_type", _("A completed study's enrollment is actual, not anticipated."))
+        if status == c.OverallStatus.WITHDRAWN and self.enrollment_type == c.EnrollmentType.ACTUAL and self.enrollment:
+            errors.setdefault("enrollment", _("A withdrawn study enrolled nobody: its actual enrollment is 0."))
+        if status == c.OverallStatus.NOT_YET_RECRUITING and self.enrollment_type == c.EnrollmentType.ACTUAL:
+            errors.setdefault("enrollment_type", _("A study not yet recruiting has an anticipated enrollment only."))
+        if self.lead_in_months is not None and self.lead_in_months <= 0:
+            errors["lead_in_months"] = _("A lead-in lasts more than 0 months (leave it blank when there is none).")
         if self.study_type != c.StudyType.INTERVENTIONAL and self.phase not in ("", c.Phase.NOT_APPLICABLE):
             errors["phase"] = _("Only interventional trials have a phase; use “Not applicable” or leave it blank.")
         # The retraction_has_reason constraint, with a message on the field instead of the constraint's name.
@@ -522,6 +566,11 @@ class Publication(models.Model):
     study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="publications")
     title = models.CharField(_("title"), max_length=500)
     title_zh = models.CharField(_("Chinese title"), max_length=500, blank=True)
+    title_translated = models.BooleanField(
+        _("English title translated by the curator"),
+        default=False,
+        help_text=_("The publication has no English title of its own."),
+    )
     first_author = models.CharField(_("first author"), max_length=120, blank=True)
     journal = models.CharField(_("journal"), max_length=200, blank=True)
     date = models.DateField(_("publication date"), null=True, blank=True)
@@ -566,6 +615,7 @@ class Source(models.Model):
     document = models.ForeignKey(SourceDocument, on_delete=models.PROTECT, related_name="sources", verbose_name=_("document"))
     locator = models.CharField(_("where in the document"), max_length=300, blank=True)
     curator_note = models.TextField(_("curator note"), blank=True, help_text=_("Discrepancies found in the source."))
+    curator_note_zh = models.TextField(_("Chinese curator note"), blank=True)
 
     history = HistoricalRecords()
 
@@ -592,10 +642,12 @@ class Cohort(models.Model):
     age_summary = models.CharField(_("age"), max_length=120, blank=True)
     sex_summary = models.CharField(_("sex"), max_length=120, blank=True)
     stage = models.CharField(_("disease stage / severity"), max_length=300, blank=True)
+    stage_zh = models.CharField(_("Chinese disease stage / severity"), max_length=300, blank=True)
     injury_level = models.CharField(_("injury level"), max_length=20, blank=True, help_text=_("Neurological level, e.g. C7, T8."))
     ais_grade = models.CharField(_("AIS grade"), max_length=1, choices=c.AisGrade.choices, blank=True)
     time_since_onset = models.CharField(_("time since onset"), max_length=120, blank=True)
     description = models.TextField(_("description"), blank=True)
+    description_zh = models.TextField(_("Chinese description"), blank=True)
 
     history = HistoricalRecords()
 
@@ -626,6 +678,7 @@ class Intervention(models.Model):
     cohort = models.ForeignKey(Cohort, on_delete=models.CASCADE, related_name="interventions")
     kind = models.CharField(_("kind"), max_length=16, choices=c.InterventionKind.choices)
     name = models.CharField(_("name"), max_length=200, help_text=_("e.g. “NSI-566 neural stem cells” or “tacrolimus”."))
+    name_zh = models.CharField(_("Chinese name"), max_length=200, blank=True)
     cell_type = models.ForeignKey(
         CellType, null=True, blank=True, on_delete=models.PROTECT, related_name="interventions", verbose_name=_("cell type")
     )
@@ -638,8 +691,10 @@ class Intervention(models.Model):
     dose_cells_total = models.FloatField(_("cells per administration"), null=True, blank=True)
     dose_cells_per_kg = models.FloatField(_("cells per kg"), null=True, blank=True)
     dose_text = models.CharField(_("dose as reported"), max_length=300, blank=True)
+    dose_text_zh = models.CharField(_("dose as reported (Chinese)"), max_length=300, blank=True)
     n_administrations = models.PositiveSmallIntegerField(_("administrations"), null=True, blank=True)
     schedule = models.CharField(_("schedule"), max_length=300, blank=True)
+    schedule_zh = models.CharField(_("Chinese schedule"), max_length=300, blank=True)
 
     history = HistoricalRecords()
 
@@ -698,6 +753,24 @@ class CohortInStudyMixin:
             errors["cohort"] = _("This cohort belongs to another study.")
 
 
+# Statistics measured on the instrument's own scale (a count of improved participants is not).
+ON_SCALE_STATISTICS = {c.Statistic.MEAN, c.Statistic.MEDIAN, c.Statistic.INDIVIDUAL}
+
+
+def expected_change_sign(reported_as: str, direction: str) -> int | None:
+    """The sign a change must have for the source's words: +1, -1, 0, or None when the words do not say."""
+    if reported_as == c.ChangeReportedAs.INCREASE:
+        return 1
+    if reported_as == c.ChangeReportedAs.DECREASE:
+        return -1
+    if reported_as == c.ChangeReportedAs.NO_CHANGE:
+        return 0
+    better = {c.Direction.HIGHER_IS_BETTER: 1, c.Direction.LOWER_IS_BETTER: -1}.get(direction)
+    if better is None or reported_as not in (c.ChangeReportedAs.IMPROVEMENT, c.ChangeReportedAs.WORSENING):
+        return None
+    return better if reported_as == c.ChangeReportedAs.IMPROVEMENT else -better
+
+
 class OutcomeMeasureQuerySet(models.QuerySet):
     def public(self) -> OutcomeMeasureQuerySet:
         return self.filter(study__in=Study.objects.public())
@@ -712,6 +785,7 @@ class OutcomeMeasure(Localized, CohortInStudyMixin, models.Model):
     )
     instrument = models.ForeignKey(Instrument, on_delete=models.PROTECT, related_name="outcomes", verbose_name=_("instrument"))
     measure_detail = models.CharField(_("what was measured"), max_length=300, blank=True, help_text=_("e.g. “leg motor score”."))
+    measure_detail_zh = models.CharField(_("what was measured (Chinese)"), max_length=300, blank=True)
     outcome_type = models.CharField(_("type"), max_length=10, choices=c.OutcomeType.choices, default=c.OutcomeType.SECONDARY)
     timepoint = models.DecimalField(
         _("timepoint"), max_digits=8, decimal_places=2, null=True, blank=True, help_text=_("Negative for a lead-in period.")
@@ -719,11 +793,26 @@ class OutcomeMeasure(Localized, CohortInStudyMixin, models.Model):
     timepoint_to = models.DecimalField(_("timepoint window end"), max_digits=8, decimal_places=2, null=True, blank=True)
     timepoint_unit = models.CharField(_("unit"), max_length=6, choices=c.TimeUnit.choices, blank=True)
     is_last_follow_up = models.BooleanField(_("at last follow-up"), default=False)
+    timepoint_not_reported = models.BooleanField(
+        _("timepoint not reported"), default=False, help_text=_("The source gives no time for this result.")
+    )
     statistic = models.CharField(_("statistic"), max_length=16, choices=c.Statistic.choices)
     baseline_value = models.FloatField(_("baseline"), null=True, blank=True)
     baseline_dispersion = models.FloatField(_("baseline SD/SE"), null=True, blank=True)
     value = models.FloatField(_("value"), null=True, blank=True)
-    change_value = models.FloatField(_("change"), null=True, blank=True)
+    change_value = models.FloatField(
+        _("change"), null=True, blank=True, help_text=_("Signed: the later value minus the earlier one (a fall is negative).")
+    )
+    change_reported = models.CharField(
+        _("change as reported"), max_length=200, blank=True, help_text=_("The source's own words, e.g. “改善了3分”.")
+    )
+    change_reported_as = models.CharField(
+        _("reported as"),
+        max_length=12,
+        choices=c.ChangeReportedAs.choices,
+        blank=True,
+        help_text=_("How the source describes the change; checked against the sign and the instrument's direction."),
+    )
     dispersion_type = models.CharField(_("dispersion"), max_length=6, choices=c.Dispersion.choices, blank=True)
     dispersion_value = models.FloatField(_("SD / SE"), null=True, blank=True)
     dispersion_lower = models.FloatField(_("lower bound"), null=True, blank=True)
@@ -764,6 +853,11 @@ class OutcomeMeasure(Localized, CohortInStudyMixin, models.Model):
             models.CheckConstraint(
                 condition=Q(timepoint__isnull=True) | ~Q(timepoint_unit=""), name=constraint_name("timepoint_has_unit")
             ),
+            # Every result is placed in time, or says that the source does not place it.
+            models.CheckConstraint(
+                condition=(Q(timepoint__isnull=False) | Q(is_last_follow_up=True)) ^ Q(timepoint_not_reported=True),
+                name=constraint_name("timepoint_stated"),
+            ),
             models.CheckConstraint(
                 condition=Q(dispersion_lower__isnull=True)
                 | Q(dispersion_upper__isnull=True)
@@ -790,6 +884,12 @@ class OutcomeMeasure(Localized, CohortInStudyMixin, models.Model):
             errors["timepoint_to"] = _("The window must end at or after its start.")
         if self.timepoint is not None and not self.timepoint_unit:
             errors["timepoint_unit"] = _("A timepoint needs its unit.")
+        placed = self.timepoint is not None or self.is_last_follow_up
+        if not placed and not self.timepoint_not_reported:
+            errors["timepoint"] = _("Give the timepoint, or tick “at last follow-up” or “timepoint not reported”.")
+        if placed and self.timepoint_not_reported:
+            errors["timepoint_not_reported"] = _("A timepoint is given: untick “timepoint not reported”.")
+        self.clean_against_instrument(errors)
         if (
             self.dispersion_lower is not None
             and self.dispersion_upper is not None
@@ -798,6 +898,41 @@ class OutcomeMeasure(Localized, CohortInStudyMixin, models.Model):
             errors["dispersion_upper"] = _("The upper bound is below the lower bound.")
         if errors:
             raise ValidationError(errors)
+
+    def clean_against_instrument(self, errors: dict) -> None:
+        """Values on the instrument's own scale stay inside its range, and a change's sign agrees with
+        the words the source used for it (an improvement on a lower-is-better scale is a fall)."""
+        instrument = self.instrument if self.instrument_id is not None else None
+        if instrument is None:
+            return
+        if self.statistic in ON_SCALE_STATISTICS and instrument.range_min is not None and instrument.range_max is not None:
+            low, high = float(instrument.range_min), float(instrument.range_max)
+            for name in ("value", "baseline_value"):
+                value = getattr(self, name)
+                if isinstance(value, (int, float)) and not low <= value <= high:
+                    errors.setdefault(
+                        name,
+                        _("%(value)s is outside the %(instrument)s scale (%(low)s–%(high)s).")
+                        % {"value": value, "instrument": instrument, "low": instrument.range_min, "high": instrument.range_max},
+                    )
+            span = high - low
+            if isinstance(self.change_value, (int, float)) and abs(self.change_value) > span:
+                errors.setdefault(
+                    "change_value", _("A change of %(value)s is larger than the whole scale.") % {"value": self.change_value}
+                )
+        expected = expected_change_sign(self.change_reported_as, instrument.direction)
+        if expected is not None and isinstance(self.change_value, (int, float)):
+            sign = (self.change_value > 0) - (self.change_value < 0)
+            if sign != expected:
+                errors.setdefault(
+                    "change_reported_as",
+                    _("The source calls this change “%(words)s”, but %(value)s on a scale where %(direction)s says otherwise.")
+                    % {
+                        "words": self.get_change_reported_as_display(),
+                        "value": self.change_value,
+                        "direction": instrument.get_direction_display().lower(),
+                    },
+                )
 
     @property
     def timepoint_display(self) -> str:
@@ -859,6 +994,10 @@ class AdverseEvent(Localized, CohortInStudyMixin, models.Model):
             models.CheckConstraint(
                 condition=Q(grade__isnull=True) | Q(grade__gte=1, grade__lte=5), name=constraint_name("grade_range")
             ),
+            # Nobody at risk is not a denominator: unknown is null.
+            models.CheckConstraint(
+                condition=Q(n_at_risk__isnull=True) | Q(n_at_risk__gt=0), name=constraint_name("at_risk_positive")
+            ),
             models.CheckConstraint(
                 condition=~Q(grade=5) | Q(serious=c.Seriousness.SERIOUS), name=constraint_name("fatal_grade_serious")
             ),
@@ -877,6 +1016,8 @@ class AdverseEvent(Localized, CohortInStudyMixin, models.Model):
             }
         if self.n_affected is not None and self.n_events is not None and self.n_events < self.n_affected:
             errors["n_events"] = _("Fewer events than participants affected.")
+        if self.n_at_risk == 0:
+            errors["n_at_risk"] = _("Nobody at risk is not a denominator: leave it blank when the source does not report one.")
         if self.grade == 5 and self.serious != c.Seriousness.SERIOUS:
             errors["serious"] = _("A grade 5 (fatal) event is serious.")
         if errors:

@@ -16,6 +16,14 @@ from . import choices as c
 from . import models as m
 from .validators import validate_accession
 
+# Months per time unit, to compare times given in different units.
+MONTHS_PER_UNIT = {
+    c.TimeUnit.HOUR: 1 / (24 * 30.4375),
+    c.TimeUnit.DAY: 1 / 30.4375,
+    c.TimeUnit.WEEK: 7 / 30.4375,
+    c.TimeUnit.MONTH: 1.0,
+    c.TimeUnit.YEAR: 12.0,
+}
 PARTIAL_DATE = re.compile(r"^(?P<year>\d{4})(-(?P<month>\d{2})(-(?P<day>\d{2}))?)?$")
 
 
@@ -73,9 +81,10 @@ def accession_counter_raise(number: int) -> None:
 # --- the study document --------------------------------------------------------------------------------
 
 STUDY_FIELDS = [
-    "title", "title_zh", "acronym", "brief_summary", "brief_summary_zh", "study_type", "phase", "phase_reported",
+    "title", "title_zh", "title_translated", "acronym", "brief_summary", "brief_summary_zh", "study_type", "phase",
+    "phase_reported",
     "allocation", "masking", "control_type", "overall_status", "enrollment", "enrollment_type", "follow_up_months",
-    "sponsor", "institutions", "curation_state", "retraction_reason",
+    "lead_in_months", "sponsor", "institutions", "curation_state", "retraction_reason",
 ]  # fmt: skip
 STUDY_DATES = ["start_date", "completion_date"]
 STUDY_CHILDREN = [
@@ -91,11 +100,11 @@ CHILD_SPECS: dict[str, tuple[type[models.Model], list[str], list[str], dict[str,
     "registry_ids": (m.RegistryIdentifier, ["registry", "value", "note"], [], {}),
     "publications": (
         m.Publication,
-        ["title", "title_zh", "first_author", "journal", "doi", "pmid", "pmcid", "citation", "url"],
+        ["title", "title_zh", "title_translated", "first_author", "journal", "doi", "pmid", "pmcid", "citation", "url"],
         ["date"],
         {},
     ),
-    "sources": (m.Source, ["locator", "curator_note"], [], {"document": (m.SourceDocument, "key")}),
+    "sources": (m.Source, ["locator", "curator_note", "curator_note_zh"], [], {"document": (m.SourceDocument, "key")}),
     "cohorts": (
         m.Cohort,
         [
@@ -107,10 +116,12 @@ CHILD_SPECS: dict[str, tuple[type[models.Model], list[str], list[str], dict[str,
             "age_summary",
             "sex_summary",
             "stage",
+            "stage_zh",
             "injury_level",
             "ais_grade",
             "time_since_onset",
             "description",
+            "description_zh",
         ],
         [],
         {},
@@ -120,6 +131,7 @@ CHILD_SPECS: dict[str, tuple[type[models.Model], list[str], list[str], dict[str,
         [
             "kind",
             "name",
+            "name_zh",
             "source_tissue",
             "donor",
             "product_name",
@@ -129,8 +141,10 @@ CHILD_SPECS: dict[str, tuple[type[models.Model], list[str], list[str], dict[str,
             "dose_cells_total",
             "dose_cells_per_kg",
             "dose_text",
+            "dose_text_zh",
             "n_administrations",
             "schedule",
+            "schedule_zh",
         ],
         [],
         {"cell_type": (m.CellType, "slug")},
@@ -139,16 +153,20 @@ CHILD_SPECS: dict[str, tuple[type[models.Model], list[str], list[str], dict[str,
         m.OutcomeMeasure,
         [
             "measure_detail",
+            "measure_detail_zh",
             "outcome_type",
             "timepoint",
             "timepoint_to",
             "timepoint_unit",
             "is_last_follow_up",
+            "timepoint_not_reported",
             "statistic",
             "baseline_value",
             "baseline_dispersion",
             "value",
             "change_value",
+            "change_reported",
+            "change_reported_as",
             "dispersion_type",
             "dispersion_value",
             "dispersion_lower",
@@ -386,6 +404,19 @@ def study_save_document(
             label = instance._cohort_label
             if label not in (None, "") and label not in labels:
                 errors.add(f"{key}[{index}].cohort", f"No cohort labelled “{label}” in this study.")
+    lead_in = study.lead_in_months
+    for index, outcome in enumerate(children["outcomes"]):
+        earliest = outcome.timepoint if isinstance(outcome.timepoint, (int, float, Decimal)) else None
+        if earliest is None or earliest >= 0 or outcome.timepoint_unit not in MONTHS_PER_UNIT:
+            continue
+        months_before = -float(earliest) * MONTHS_PER_UNIT[outcome.timepoint_unit]
+        if lead_in is None or months_before > float(lead_in) + 1e-9:
+            errors.add(
+                f"outcomes[{index}].timepoint",
+                "A negative time lies before treatment: declare the study's lead-in (lead_in_months) to cover it."
+                if lead_in is None
+                else f"This time lies {months_before:g} months before treatment, beyond the study's {lead_in} month lead-in.",
+            )
     _unique_within(
         children["registry_ids"],
         lambda r: (r.registry, r.value),

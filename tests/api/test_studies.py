@@ -163,7 +163,7 @@ def test_summary_item_is_the_documented_shape(anon, published):
         "enrollment": None,
         "enrollment_type": "",
         "start_date": None,
-        "completion_date": None,
+        "completion_date": "2020",
         "countries": ["CN"],
         "has_results": True,
         "has_serious_ae": True,

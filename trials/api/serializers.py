@@ -72,7 +72,19 @@ class PublicationSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = m.Publication
-        fields = ["title", "title_zh", "first_author", "journal", "date", "doi", "pmid", "pmcid", "citation", "url"]
+        fields = [
+            "title",
+            "title_zh",
+            "title_translated",
+            "first_author",
+            "journal",
+            "date",
+            "doi",
+            "pmid",
+            "pmcid",
+            "citation",
+            "url",
+        ]
 
 
 class SourceDocumentSerializer(serializers.ModelSerializer):
@@ -86,7 +98,7 @@ class SourceSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = m.Source
-        fields = ["document", "locator", "curator_note"]
+        fields = ["document", "locator", "curator_note", "curator_note_zh"]
 
 
 class InterventionSerializer(serializers.ModelSerializer):
@@ -97,6 +109,7 @@ class InterventionSerializer(serializers.ModelSerializer):
         fields = [
             "kind",
             "name",
+            "name_zh",
             "cell_type",
             "source_tissue",
             "donor",
@@ -107,8 +120,10 @@ class InterventionSerializer(serializers.ModelSerializer):
             "dose_cells_total",
             "dose_cells_per_kg",
             "dose_text",
+            "dose_text_zh",
             "n_administrations",
             "schedule",
+            "schedule_zh",
         ]
 
 
@@ -126,10 +141,12 @@ class CohortSerializer(serializers.ModelSerializer):
             "age_summary",
             "sex_summary",
             "stage",
+            "stage_zh",
             "injury_level",
             "ais_grade",
             "time_since_onset",
             "description",
+            "description_zh",
             "interventions",
         ]
 
@@ -151,16 +168,20 @@ class OutcomeSerializer(serializers.ModelSerializer):
             "cohort",
             "instrument",
             "measure_detail",
+            "measure_detail_zh",
             "outcome_type",
             "timepoint",
             "timepoint_to",
             "timepoint_unit",
             "is_last_follow_up",
+            "timepoint_not_reported",
             "statistic",
             "baseline_value",
             "baseline_dispersion",
             "value",
             "change_value",
+            "change_reported",
+            "change_reported_as",
             "dispersion_type",
             "dispersion_value",
             "dispersion_lower",
@@ -219,6 +240,7 @@ class StudyDocumentSerializer(serializers.ModelSerializer):
             "accession",
             "title",
             "title_zh",
+            "title_translated",
             "acronym",
             "brief_summary",
             "brief_summary_zh",
@@ -234,6 +256,7 @@ class StudyDocumentSerializer(serializers.ModelSerializer):
             "enrollment",
             "enrollment_type",
             "follow_up_months",
+            "lead_in_months",
             "sponsor",
             "institutions",
             "countries",
