@@ -62,9 +62,11 @@ class StudyFactory(factory.django.DjangoModelFactory):
     overall_status = c.OverallStatus.COMPLETED
     # A completed study has ended: its completion date is part of the status (trials_study_completed_has_end).
     completion_date = factory.LazyAttribute(
-        lambda o: dt.date(max(2020, o.start_date.year if o.start_date else 0), 12, 31)
-        if o.overall_status == c.OverallStatus.COMPLETED
-        else None
+        lambda o: (
+            dt.date(max(2020, o.start_date.year if o.start_date else 0), 12, 31)
+            if o.overall_status == c.OverallStatus.COMPLETED
+            else None
+        )
     )
     completion_date_precision = factory.LazyAttribute(lambda o: c.DatePrecision.YEAR if o.completion_date else "")
     curation_state = c.CurationState.PUBLISHED
