@@ -6,7 +6,7 @@ PORT ?= 8000
 export DEBUG ?= 1
 PG_TEST_URL ?= postgres://postgres@127.0.0.1:5432/neurocell_test
 
-.PHONY: run test install migrate seed serve lint check test-sqlite test-postgres messages clean bench bench-clean
+.PHONY: run test install migrate seed serve lint check typecheck test-sqlite test-postgres messages clean bench bench-clean
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; sys.exit("Python >= 3.11 is required") if sys.version_info < (3, 11) else None'
@@ -26,8 +26,9 @@ seed: migrate
 	$(BIN)/python manage.py import_studies
 	$(BIN)/python manage.py ensure_curator
 
+# The local curator account is alone: it may publish what it submitted (REGISTRY_ALLOW_SELF_PUBLISH).
 serve:
-	$(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
+	REGISTRY_ALLOW_SELF_PUBLISH=$${REGISTRY_ALLOW_SELF_PUBLISH:-1} $(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 
 run: seed serve
 
@@ -38,6 +39,8 @@ lint: install
 check: install
 	$(BIN)/python manage.py check
 	$(BIN)/python manage.py makemigrations --check --dry-run
+	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 test-sqlite: install
 	DATABASE_URL= $(BIN)/pytest -q

@@ -176,7 +176,9 @@ def export(dsn: str, path: Path) -> dict[str, int]:
             cursor.execute(
                 "SELECT id, accession, title, title_zh, acronym, brief_summary, brief_summary_zh, study_type, phase, "
                 "overall_status, curation_state, enrollment, enrollment_type, start_date, start_date_precision, completion_date, "
-                f"completion_date_precision, version, updated_at FROM trials_study WHERE curation_state IN {PUBLIC} ORDER BY id"
+                "completion_date_precision, "
+                "(SELECT max(number) FROM trials_studyversion v WHERE v.study_id = trials_study.id), "
+                f"updated_at FROM trials_study WHERE curation_state IN {PUBLIC} ORDER BY id"
             )
             batch = []
             for (pk, accession, title, title_zh, acronym, summary, summary_zh, study_type, phase, status, state, enrollment,

@@ -117,10 +117,12 @@ def pick_accession() -> str:
     else the public study with the most children; the same for the same data."""
     from django.db.models import Count
 
+    from bench.synthetic import synthetic_accession
     from trials import models as m
 
     public = m.Study.objects.public()
-    candidates = public.filter(is_synthetic=True).order_by("accession")[:1000] or public.order_by("accession")[:1000]
+    synthetic = public.filter(accession__gt=synthetic_accession(0)).order_by("accession")[:1000]
+    candidates = synthetic or public.order_by("accession")[:1000]
     sized = sorted(
         m.Study.objects.filter(pk__in=[s.pk for s in candidates])
         .annotate(n=Count("outcomes", distinct=True) + Count("adverse_events", distinct=True) + Count("cohorts", distinct=True))

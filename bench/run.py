@@ -129,7 +129,7 @@ def prepare_postgres(pg: Postgres, studies: int, seed: int, fresh: bool) -> dict
     sh(PYTHON, "manage.py", "migrate", "--no-input", "-v0", env=env)
     sh(PYTHON, "manage.py", "import_studies", env=env)
     started = time.monotonic()
-    sh(PYTHON, "manage.py", "generate_synthetic", "--studies", studies, "--seed", seed, "-v2", env=env)
+    sh(PYTHON, "-m", "bench.generate", "--studies", studies, "--seed", seed, env=env)
     load_seconds = round(time.monotonic() - started, 1)
     log(f"PostgreSQL: {studies} synthetic studies loaded in {load_seconds} s")
     pg.admin(f"COMMENT ON DATABASE \"{pg.name}\" IS '{wanted} load_s={load_seconds}'")

@@ -62,7 +62,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     # First: a cached response already carries every header the rest of the stack adds.
-    "trials.middleware.PublicPageCacheMiddleware",
+    "trials.pagecache.PublicPageCacheMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -163,13 +163,16 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "trials.api.errors.exception_handler",
     "DEFAULT_THROTTLE_CLASSES": ["trials.api.throttling.AnonymousRateThrottle"],
 }
+# A second pair of eyes: a reviewer may not publish a study they submitted themselves, unless the
+# deployment allows it (`make run`'s single local account does; production should not).
+REGISTRY_ALLOW_SELF_PUBLISH = env_bool("REGISTRY_ALLOW_SELF_PUBLISH", False)
 # Requests per address for anonymous API clients ("off" disables); tests and benchmarks raise it.
 API_ANON_RATE = os.environ.get("API_ANON_RATE") or "120/min"
 # Facet counts and search totals are cached until the data changes (trials/cache.py); this bounds how long an
 # entry is kept (never stale: keyed by the data stamp). 0 turns the cache off (the test suite does, to keep its
 # query counts pinned).
 REGISTRY_CACHE_SECONDS = int(os.environ.get("REGISTRY_CACHE_SECONDS") or 86400)
-# Whole anonymous responses too (trials.middleware.PublicPageCacheMiddleware); off while developing, so
+# Whole anonymous responses too (trials.pagecache.PublicPageCacheMiddleware); off while developing, so
 # that an edited template shows at once.
 REGISTRY_PAGE_CACHE = env_bool("REGISTRY_PAGE_CACHE", not DEBUG)
 # Per process; each gunicorn worker warms its own. Entries are keyed by the data stamp, so none is stale.
@@ -244,7 +247,7 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("DATA_UPLOAD_MAX_MEMORY_SIZE") 
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 10_000
 
 # Errors outside DRF views: the site's own pages, JSON under /api/ (handlers in registry/urls.py).
-CSRF_FAILURE_VIEW = "trials.errors.csrf_failure"
+CSRF_FAILURE_VIEW = "trials.views.errors.csrf_failure"
 
 # Password guessing at /admin/login/: 5 failures for one username from one address lock that pair
 # out for 15 minutes (other users, and the same user elsewhere, can still sign in). Tests sign in
@@ -257,7 +260,7 @@ AXES_FAILURE_LIMIT = 5
 AXES_COOLOFF_TIME = timedelta(minutes=15)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
-AXES_LOCKOUT_CALLABLE = "trials.errors.login_locked_out"
+AXES_LOCKOUT_CALLABLE = "trials.views.errors.login_locked_out"
 # Behind N reverse proxies REMOTE_ADDR is the nearest proxy: TRUSTED_PROXY_COUNT=N reads the client's
 # address from X-Forwarded-For instead (only the entries those proxies appended).
 TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT") or 0)

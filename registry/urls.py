@@ -3,7 +3,7 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 
 from trials.api.errors import api_not_found
-from trials.health import healthz
+from trials.views.health import healthz
 
 urlpatterns = [
     path("api/v1/", include("trials.api.urls")),
@@ -15,8 +15,8 @@ urlpatterns = [
 # Public pages: /studies/ in English, /zh-hans/studies/ in Chinese (the URL carries the language).
 urlpatterns += i18n_patterns(path("", include("trials.urls")), prefix_default_language=False)
 
-# Errors outside DRF views: the site's own pages in both languages, JSON under /api/ (trials/errors.py).
-handler400 = "trials.errors.bad_request"
-handler403 = "trials.errors.permission_denied"
-handler404 = "trials.errors.page_not_found"
-handler500 = "trials.errors.server_error"
+# Errors outside DRF views: the site's own pages in both languages, JSON under /api/ (trials/views/errors.py).
+handler400 = "trials.views.errors.bad_request"
+handler403 = "trials.views.errors.permission_denied"
+handler404 = "trials.views.errors.page_not_found"
+handler500 = "trials.views.errors.server_error"

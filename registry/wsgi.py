@@ -2,7 +2,7 @@
 WSGI config for registry project.
 
 It exposes the WSGI callable as a module-level variable named ``application``: Django, behind the
-public page cache's front (trials.middleware.CachedPageApplication), which answers cache hits itself.
+public page cache's front (trials.pagecache.CachedPageApplication), which answers cache hits itself.
 
 For more information on this file, see
 https://docs.djangoproject.com/en/5.2/howto/deployment/wsgi/
@@ -18,7 +18,7 @@ application = get_wsgi_application()
 
 # Imported once Django is set up above.
 from registry.serving import require_production_settings  # noqa: E402
-from trials.middleware import CachedPageApplication  # noqa: E402
+from trials.pagecache import CachedPageApplication  # noqa: E402
 
 require_production_settings()
 application = CachedPageApplication(application)

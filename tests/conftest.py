@@ -3,6 +3,7 @@ from django.conf import settings
 from django.utils import translation
 
 from tests import factories
+from tests import factories as f
 
 
 @pytest.fixture(autouse=True)
@@ -25,3 +26,11 @@ def curated_dataset(db):
     from django.core.management import call_command
 
     call_command("import_studies", verbosity=0)
+
+
+@pytest.fixture
+def vocab(db):
+    """The vocabularies `factories.a_document` names."""
+    f.ConditionFactory(slug="amyotrophic-lateral-sclerosis", name="ALS")
+    f.CellTypeFactory(slug="umbilical-cord-msc", name="UC-MSC")
+    f.InstrumentFactory(slug="alsfrs-r", name="ALSFRS-R", range_min=0, range_max=48)

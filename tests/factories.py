@@ -159,3 +159,54 @@ def full_study(**study_fields) -> m.Study:
     RegistryIdentifierFactory(study=study)
     PublicationFactory(study=study)
     return study
+
+
+def a_document(**overrides) -> dict:
+    """A published study's whole document (needs the `vocab` fixture's vocabularies)."""
+    document = {
+        "title": "UC-MSC in ALS",
+        "title_zh": "脐带间充质干细胞治疗肌萎缩侧索硬化",
+        "study_type": "interventional",
+        "phase": "phase1",
+        "overall_status": "COMPLETED",
+        "start_date": "2016",
+        "completion_date": "2016-09",
+        "enrollment": 29,
+        "enrollment_type": "actual",
+        "countries": ["CN"],
+        "curation_state": "published",
+        "conditions": [{"condition": "amyotrophic-lateral-sclerosis", "detail": "sporadic"}],
+        "registry_ids": [{"registry": "NCT", "value": "NCT02354625"}],
+        "publications": [{"title": "Short-term efficacy", "journal": "山东医药", "date": "2016-09-30", "doi": "10.1000/x.1"}],
+        "cohorts": [
+            {
+                "label": "UC-MSC",
+                "role": "experimental",
+                "n_enrolled": 29,
+                "interventions": [
+                    {
+                        "kind": "cell_product",
+                        "name": "UC-MSC",
+                        "cell_type": "umbilical-cord-msc",
+                        "donor": "allogeneic",
+                        "route": "intrathecal",
+                    }
+                ],
+            }
+        ],
+        "outcomes": [
+            {
+                "cohort": "UC-MSC",
+                "instrument": "alsfrs-r",
+                "statistic": "mean",
+                "timepoint": 28,
+                "timepoint_unit": "day",
+                "value": 40,
+            }
+        ],
+        "adverse_events": [
+            {"cohort": "UC-MSC", "term": "Pyrexia", "organ_class": "general", "serious": "no", "n_affected": 2, "n_at_risk": 29}
+        ],
+    }
+    document.update(overrides)
+    return document

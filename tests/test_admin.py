@@ -119,7 +119,7 @@ def draft() -> m.Study:
     return f.full_study(curation_state=c.CurationState.DRAFT)
 
 
-def test_valid_edit_saves_and_bumps_the_version(admin_client):
+def test_valid_edit_saves_through_the_service_and_counts_an_edit(admin_client):
     study = draft()
     data = form_data(admin_client.get(change_url(study)))
     data["title"] = "Renamed by a curator"
@@ -127,7 +127,9 @@ def test_valid_edit_saves_and_bumps_the_version(admin_client):
     assert response.status_code == 302, response.content.decode()[:3000]
     study.refresh_from_db()
     assert study.title == "Renamed by a curator"
-    assert study.version == 2
+    assert study.edit_count == 2
+    # Rows are updated in place (same keys, same database rows), never deleted and added again.
+    assert not m.Cohort.history.filter(study_id=study.pk, history_type="-").exists()
 
 
 def test_invalid_child_shows_the_error_beside_the_field_and_saves_nothing(admin_client):
@@ -141,7 +143,22 @@ def test_invalid_child_shows_the_error_beside_the_field_and_saves_nothing(admin_
     assert "More participants affected (99) than at risk (10)." in response.content.decode()
     study.refresh_from_db()
     assert study.title != "Should not be saved"
-    assert study.version == 1
+    assert study.edit_count == 1
+
+
+def test_a_rule_across_rows_is_shown_on_the_field_it_concerns(admin_client):
+    """The document's rules (here: a negative time needs a declared lead-in) checked before saving."""
+    study = draft()
+    data = form_data(admin_client.get(change_url(study)))
+    timepoint = next(k for k in data if k.endswith("-timepoint") and k.startswith("outcomes"))
+    data[timepoint] = "-3"
+    response = admin_client.post(change_url(study), data)
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "A negative time lies before treatment" in page
+    field_row = page[: page.index("A negative time lies before treatment")].rsplit("form-row", 1)[1]
+    assert "timepoint" in field_row
+    assert m.OutcomeMeasure.objects.get(study=study).timepoint == 6
 
 
 def test_cohort_choices_are_the_studys_own(admin_client):
@@ -163,10 +180,10 @@ def test_second_of_two_concurrent_edits_is_refused(admin_client, client, db):
     assert response.status_code == 200
     page = response.content.decode()
     assert "This study was changed by admin" in page
-    assert "you opened version 1" in page
+    assert "your copy is out of date" in page
     assert "title" in page.split("fields changed:")[1][:200]
     study.refresh_from_db()
-    assert (study.title, study.sponsor, study.version) == ("First curator's title", "", 2)
+    assert (study.title, study.sponsor, study.edit_count) == ("First curator's title", "", 2)
 
 
 def workflow(client, study, action, **data):
@@ -199,7 +216,8 @@ def test_curator_submits_and_cannot_publish_reviewer_publishes(client, db):
 
     client.force_login(user_in("reviewer"))
     assert ">Publish<" in client.get(change_url(study)).content.decode()
-    workflow(client, study, "publish")
+    assert "What changed" in client.get(f"/admin/trials/study/{study.pk}/workflow/publish/").content.decode()
+    workflow(client, study, "publish", text="First publication")
     study.refresh_from_db()
     assert study.curation_state == c.CurationState.PUBLISHED
     assert study.versions.get().number == 1
@@ -210,7 +228,7 @@ def test_published_study_is_read_only_in_the_admin(admin_client):
     page = admin_client.get(change_url(study)).content.decode()
     assert 'name="title"' not in page
     assert "Start a revision" in page
-    data = {"title": "Edited in place", "loaded_version": "1"}
+    data = {"title": "Edited in place", "loaded_edit": "1"}
     assert admin_client.post(change_url(study), data).status_code == 403
     study.refresh_from_db()
     assert study.title != "Edited in place"
@@ -219,8 +237,8 @@ def test_published_study_is_read_only_in_the_admin(admin_client):
 def test_request_changes_form_keeps_a_blocking_comment(client, db):
     study = f.full_study(curation_state=c.CurationState.IN_REVIEW)
     client.force_login(user_in("reviewer"))
-    assert "Comment for the curator" in client.get(f"/admin/trials/study/{study.pk}/workflow/request_changes/").content.decode()
-    workflow(client, study, "request_changes", text="Dose per kg is missing.", blocking="1")
+    assert "Comment for the curator" in client.get(f"/admin/trials/study/{study.pk}/workflow/request-changes/").content.decode()
+    workflow(client, study, "request-changes", text="Dose per kg is missing.", blocking="1")
     study.refresh_from_db()
     assert study.curation_state == c.CurationState.DRAFT
     page = client.get(change_url(study)).content.decode()
@@ -277,7 +295,7 @@ def test_mark_resolved_posts_its_own_form_not_the_studys(client, db):
     """Forms cannot nest: a resolve form inside the study's form submitted the study instead."""
     study = f.full_study(curation_state=c.CurationState.IN_REVIEW)
     client.force_login(user_in("reviewer"))
-    workflow(client, study, "request_changes", text="Dose per kg is missing.", blocking="1")
+    workflow(client, study, "request-changes", text="Dose per kg is missing.", blocking="1")
     comment = study.review_comments.get()
     page = client.get(change_url(study)).content.decode()
     assert "1 blocking comment is open: the study cannot be published until it is marked resolved." in page
@@ -298,10 +316,10 @@ def test_view_on_site_only_for_public_studies(admin_client):
 def test_workflow_messages_say_what_happened_to_the_public_record(client, db):
     study = f.full_study()
     client.force_login(user_in("curator"))
-    response = workflow(client, study, "revise")
-    revision = study.revisions.get()
+    response = workflow(client, study, "revision")
+    study.revisions.get()
     page = client.get(response.url).content.decode()
-    assert f"Revision {revision.accession} of {study.accession}: a private draft copy." in page
+    assert f"A revision of {study.accession}: a private draft copy." in page
     assert "Submit for review" in page
     assert "Workflow and published versions" in client.get(change_url(study)).content.decode()
     assert "revision started" in client.get(change_url(study)).content.decode()

@@ -11,9 +11,9 @@ from django.core.management import call_command
 from django.db.models import ProtectedError
 from django.utils import translation
 
-from trials.api.serializers import study_document
+from trials.documents import study_document
 from trials.models import Study
-from trials.services import study_save_document
+from trials.services.studies import study_import
 
 
 @pytest.fixture(autouse=True)
@@ -87,7 +87,7 @@ def test_export_then_import_into_an_empty_registry_gives_the_same_pages_and_api(
     accessions = list(Study.objects.public().order_by("accession").values_list("accession", flat=True))
     assert accessions, "the curated dataset has public studies"
     edited = study_document(Study.objects.get(accession=accessions[0]))
-    study_save_document(document={**edited, "acronym": "EDITED"})  # version 2, updated later than the rest
+    study_import(document={**edited, "acronym": "EDITED"})  # published version 2, updated later than the rest
     before = what_readers_see(client, accessions)
     backup = tmp_path / "registry-backup.json"
     call_command("export_studies", str(backup))

@@ -7,7 +7,7 @@ import pytest
 
 from tests import factories as f
 from trials import choices as c
-from trials import filters
+from trials import facets
 from trials import models as m
 from trials.filters import StudyFilterSet
 
@@ -230,7 +230,7 @@ def test_facets_counted_together_equal_facets_counted_one_by_one(registry, monke
     """Facets read from the same rows are counted in one pass (GROUPING SETS on PostgreSQL); the
     counts must be those of one query per facet."""
     together = counts(query)
-    monkeypatch.setattr(filters, "FACET_GROUPS", [])
+    monkeypatch.setattr(facets, "FACET_GROUPS", [])
     assert together == counts(query)
 
 

@@ -1,5 +1,5 @@
 """Anonymous readers' pages and API answers come from the cache until the data changes, and nothing
-private or personal is ever stored or served from it (trials.middleware.PublicPageCacheMiddleware)."""
+private or personal is ever stored or served from it (trials.pagecache.PublicPageCacheMiddleware)."""
 
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -15,8 +15,8 @@ from tests import factories as f
 from trials import choices as c
 from trials import models as m
 from trials.cache import data_stamp, stamp_watcher
-from trials.middleware import PublicPageCacheMiddleware
-from trials.services import study_publish
+from trials.pagecache import PublicPageCacheMiddleware
+from trials.services.workflow import study_publish
 
 pytestmark = pytest.mark.django_db
 

@@ -5,28 +5,43 @@ from django.contrib.auth.models import Group, User
 
 from tests import factories as f
 from trials import choices as c
-from trials import services as s
-from trials.api.serializers import document_queryset, study_document
+from trials import models as m
+from trials.documents import load_document
+from trials.services import studies, workflow
 
 
-@pytest.fixture
-def reviewer(db):
-    user = User.objects.create_user("reviewer")
-    user.groups.add(Group.objects.get(name="reviewer"))
+def member(name: str, group: str) -> User:
+    user = User.objects.create_user(name)
+    user.groups.add(Group.objects.get(name=group))
     return user
 
 
 @pytest.fixture
-def corrected_study(reviewer):
+def reviewer(db):
+    return member("reviewer", "reviewer")
+
+
+@pytest.fixture
+def curator(db):
+    return member("curator", "curator")
+
+
+def revise(study, change, *, by, reviewer, note: str) -> None:
+    """Correct a published study through a reviewed revision: `change(document)` edits its document."""
+    revision = workflow.study_start_revision(study=study, by=by)
+    document = load_document(revision)
+    change(document)
+    studies.study_update(study=revision, document=document, by=by)
+    workflow.study_submit(study=revision, by=by)
+    workflow.study_publish(study=revision, by=reviewer, note=note)
+
+
+@pytest.fixture
+def corrected_study(curator, reviewer):
     """Published as version 1, then corrected through a reviewed revision as version 2."""
     study = f.full_study(title="Original title", curation_state=c.CurationState.IN_REVIEW)
-    s.study_publish(study=study, by=reviewer, note="First release")
-    revision = s.study_start_revision(study=study, by=reviewer)
-    document = study_document(document_queryset().get(pk=revision.pk))
-    document["title"] = "Corrected title"
-    s.study_save_document(document=document, study=revision, by=reviewer)
-    s.study_submit(study=revision, by=reviewer)
-    s.study_publish(study=revision, by=reviewer, note="Corrected the title")
+    workflow.study_publish(study=study, by=reviewer, note="First release")
+    revise(study, lambda d: d.update(title="Corrected title"), by=curator, reviewer=reviewer, note="Corrected the title")
     return study
 
 
@@ -44,11 +59,60 @@ def test_a_past_version_shows_what_was_published_then(client, corrected_study):
     assert "The latest version is 2." in page
 
 
-def test_compare_shows_the_changed_fields(client, corrected_study):
+def test_compare_shows_the_changed_fields_in_words(client, corrected_study):
     page = client.get(f"/studies/{corrected_study.accession}/versions/compare/?from=1&to=2").content.decode()
-    assert "<code>title</code>" in page
-    assert "<del>Original title</del>" in page
-    assert "<ins>Corrected title</ins>" in page
+    assert "<dt>title</dt>" in page
+    assert "<del>Original title</del> → <ins>Corrected title</ins>" in page
+    assert "Corrected the title" in page  # the reviewer's note says what changed
+
+
+@pytest.fixture
+def one_number_revised(curator, reviewer):
+    """A study with two cohorts and outcomes, corrected by one number while its rows were reordered."""
+    study = f.full_study(curation_state=c.CurationState.IN_REVIEW)
+    cohort = study.cohorts.get()
+    other = f.CohortFactory(study=study, label="Control")
+    alsfrs = m.Instrument.objects.get(slug="alsfrs-r")
+    f.OutcomeFactory(study=study, cohort=cohort, instrument=alsfrs, timepoint=6, value=36.0, baseline_value=38.0)
+    f.OutcomeFactory(study=study, cohort=other, instrument=alsfrs, timepoint=6, value=33.0, baseline_value=37.0)
+    f.AdverseEventFactory(study=study, cohort=other, term="Headache")
+    workflow.study_publish(study=study, by=reviewer)
+
+    def change(document):
+        changed = next(o for o in document["outcomes"] if o["value"] == 36.0)
+        changed["value"] = 36.4
+        document["outcomes"].reverse()
+        document["adverse_events"].reverse()
+        document["cohorts"].reverse()
+
+    revise(study, change, by=curator, reviewer=reviewer, note="Corrected the 6-month ALSFRS-R mean from the paper's table 2")
+    return study
+
+
+def test_one_changed_number_is_exactly_one_change_in_words(client, one_number_revised):
+    accession = one_number_revised.accession
+    api = client.get(f"/api/v1/studies/{accession}/versions/1/compare/2/").json()
+    assert api["note"] == "Corrected the 6-month ALSFRS-R mean from the paper's table 2"
+    [change] = api["changes"]
+    label = f"ALSFRS-R at 6 months · {one_number_revised.cohorts.order_by('pk').first().label}"
+    assert (change["section"], change["change"], change["label"]) == ("outcomes", "changed", label)
+    assert [(f["field"], f["label"], f["old"], f["new"], f["old_text"], f["new_text"]) for f in change["fields"]] == [
+        ("value", "value", 36.0, 36.4, "36", "36.4")
+    ]
+    assert (change["label_zh"], change["fields"][0]["label_zh"]) == (label.replace("at 6 months", "第 6 个月"), "数值")
+    page = client.get(f"/studies/{accession}/versions/compare/?from=1&to=2").content.decode()
+    assert label in page
+    assert "<del>36</del> → <ins>36.4</ins>" in page
+    assert "1 change<" in page
+
+
+def test_the_comparison_reads_in_chinese_too(client, one_number_revised):
+    accession = one_number_revised.accession
+    [change] = client.get(f"/api/v1/studies/{accession}/versions/1/compare/2/").json()["changes"]
+    page = client.get(f"/zh-hans/studies/{accession}/versions/compare/?from=1&to=2").content.decode()
+    assert change["label_zh"] in page
+    assert "<dt>数值</dt>" in page
+    assert "1 处修改" in page
 
 
 def test_version_pages_are_in_chinese_too(client, corrected_study):

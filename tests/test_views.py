@@ -14,6 +14,7 @@ from tests.query_counts import other_facets
 from tests.test_filters import facet_option
 from trials import choices as c
 from trials import models as m
+from trials.services.workflow import study_snapshot
 
 pytestmark = pytest.mark.django_db
 
@@ -603,14 +604,18 @@ def test_adverse_events_grouped_by_organ_class_and_seriousness_per_cohort(client
 
 def test_the_citation_line(client):
     study = f.full_study(title="Umbilical cord MSC in ALS")
-    m.Study.objects.filter(pk=study.pk).update(updated_at=timezone.make_aware(dt.datetime(2025, 3, 4, 12)))
+    study_snapshot(study=study)
+    study_snapshot(study=study, note="A correction")  # the same document: still version 1
+    m.Study.objects.filter(pk=study.pk).update(updated_at=timezone.make_aware(dt.datetime(2025, 3, 4, 12)), edit_count=7)
 
     html = page(client, f"/studies/{study.accession}/")
 
+    # The version readers can find in the version history, not the internal edit counter.
     assert (
         f"NeuroCell Registry. Umbilical cord MSC in ALS. Record {study.accession}, version 1, last updated 2025-03-04. "
         f"http://testserver/studies/{study.accession}/"
     ) in html
+    assert f"/studies/{study.accession}/versions/" in html
 
 
 def test_the_chinese_study_page(client):

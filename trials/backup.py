@@ -13,8 +13,10 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils.dateparse import parse_datetime
 
+from trials.documents import DOCUMENT_FORMAT
+
 from . import models as m
-from .history import study_history
+from .changelog import study_history
 
 
 def _username(user) -> str | None:
@@ -27,6 +29,8 @@ def export_records(studies) -> dict[str, dict]:
         "versions__published_by", "review_comments__author", "review_comments__resolved_by", "transitions__by"
     ):
         records[study.accession] = {
+            # The edit counter ETags carry: restored, so that a client's cached tag never matches another state.
+            "edit_count": study.edit_count,
             "versions": [
                 {
                     "number": v.number,
@@ -98,12 +102,20 @@ def _when(value: str | None) -> dt.datetime | None:
     return parse_datetime(value) if value else None
 
 
+def _at(value: str) -> dt.datetime:
+    """A timestamp a backup must have (when a version was published, a comment written, a step taken)."""
+    when = _when(value)
+    if when is None:
+        raise ValueError(f"Not a timestamp: {value!r}")
+    return when
+
+
 @transaction.atomic
 def import_records(records: dict[str, dict]) -> int:
     """Restore versions, comments and steps that are not there yet; returns how many rows were added."""
     users = _Users()
     added = 0
-    studies = {s.accession: s for s in m.Study.objects.filter(accession__in=list(records))}
+    studies = {s.accession: s for s in m.Study.objects.records().filter(accession__in=list(records))}
     for accession, record in records.items():
         study = studies.get(accession)
         if study is None:
@@ -113,7 +125,7 @@ def import_records(records: dict[str, dict]) -> int:
             if version["number"] not in numbers:
                 m.StudyVersion.objects.create(
                     study=study, number=version["number"], document=version["document"], note=version.get("note", ""),
-                    published_at=_when(version["published_at"]), published_by=users.get(version.get("published_by")),
+                    published_at=_at(version["published_at"]), published_by=users.get(version.get("published_by")),
                 )  # fmt: skip
                 added += 1
         seen = {(c.created_at, c.text) for c in study.review_comments.all()}
@@ -121,7 +133,7 @@ def import_records(records: dict[str, dict]) -> int:
             if (_when(comment["created_at"]), comment["text"]) not in seen:
                 m.ReviewComment.objects.create(
                     study=study, author=users.get(comment["author"]), text=comment["text"], blocking=comment["blocking"],
-                    created_at=_when(comment["created_at"]), resolved_at=_when(comment.get("resolved_at")),
+                    created_at=_at(comment["created_at"]), resolved_at=_when(comment.get("resolved_at")),
                     resolved_by=users.get(comment.get("resolved_by")),
                 )  # fmt: skip
                 added += 1
@@ -130,7 +142,24 @@ def import_records(records: dict[str, dict]) -> int:
             if (_when(step["at"]), step["action"]) not in steps:
                 m.StudyTransition.objects.create(
                     study=study, action=step["action"], from_state=step["from_state"], to_state=step["to_state"],
-                    by=users.get(step.get("by")), at=_when(step["at"]), note=step.get("note", ""),
+                    by=users.get(step.get("by")), at=_at(step["at"]), note=step.get("note", ""),
                 )  # fmt: skip
                 added += 1
     return added
+
+
+def restore_server_owned(study: m.Study, document: dict, record: dict, file_format: str = DOCUMENT_FORMAT) -> None:
+    """A study created from a backup keeps its edit counter and last-updated time, so that a restored
+    registry answers as before instead of "updated today". An existing study changed by an import is an
+    edit, counted as usual. (Format 1 files carried the edit counter as the document's `version`.)"""
+    restored: dict = {}
+    edit_count = record.get("edit_count")
+    if edit_count is None and file_format == "neurocell-registry/1":
+        edit_count = document.get("version")
+    if isinstance(edit_count, int) and not isinstance(edit_count, bool) and edit_count > 1:
+        restored["edit_count"] = edit_count
+    updated_at = parse_datetime(document["updated_at"]) if isinstance(document.get("updated_at"), str) else None
+    if updated_at is not None:
+        restored["updated_at"] = updated_at
+    if restored:
+        m.Study.objects.filter(pk=study.pk).update(**restored)

@@ -105,7 +105,7 @@ def direction_label(instrument: Instrument) -> str:
 
 
 def cohort_label(outcome: OutcomeMeasure) -> str:
-    return Localized.tr(outcome.cohort, "label") if outcome.cohort_id else _("All participants")
+    return Localized.tr(outcome.cohort, "label") if outcome.cohort is not None else _("All participants")  # type: ignore[arg-type]
 
 
 def has_numbers(outcome: OutcomeMeasure) -> bool:
@@ -144,7 +144,7 @@ def outcome_sections(outcomes: list[OutcomeMeasure], *, follow_up_months: Decima
         ):
             if selected:
                 charts.append(build_chart(instrument, kind, selected, follow_up_months=follow_up_months))
-        types = sorted({row.outcome_type for row in rows}, key=OUTCOME_TYPE_RANK.get)
+        types = sorted({row.outcome_type for row in rows}, key=lambda value: OUTCOME_TYPE_RANK.get(value, 0))
         sections.append(
             InstrumentSection(
                 instrument=instrument,
@@ -177,9 +177,9 @@ def position(row: OutcomeMeasure, unit: str, follow_up_months: Decimal | None) -
     if row.timepoint is not None:
         start = float(row.timepoint)
         middle = (start + float(row.timepoint_to)) / 2 if row.timepoint_to is not None else start
-        return middle * MONTHS_PER_UNIT[row.timepoint_unit] / MONTHS_PER_UNIT[unit]
+        return middle * MONTHS_PER_UNIT[c.TimeUnit(row.timepoint_unit)] / MONTHS_PER_UNIT[c.TimeUnit(unit)]
     if row.is_last_follow_up and follow_up_months is not None:
-        return float(follow_up_months) / MONTHS_PER_UNIT[unit]
+        return float(follow_up_months) / MONTHS_PER_UNIT[c.TimeUnit(unit)]
     return None
 
 
@@ -220,7 +220,7 @@ def build_chart(instrument: Instrument, kind: str, rows: list[OutcomeMeasure], *
             first = next((row for row in members if row.baseline_value is not None), None)
             if kind == "change":
                 series.points.append(Point(0.0, 0.0, None, None, _("Baseline")))
-            elif first is not None:
+            elif first is not None and first.baseline_value is not None:
                 low = high = None
                 if first.baseline_dispersion is not None and first.dispersion_type in (c.Dispersion.SD, c.Dispersion.SE):
                     low, high = first.baseline_value - first.baseline_dispersion, first.baseline_value + first.baseline_dispersion
@@ -339,7 +339,7 @@ def render_svg(chart: Chart, instrument: Instrument) -> SafeString:
     def sy(y: float) -> float:
         return TOP + plot_h - (y - y0) / (y1 - y0) * plot_h
 
-    parts = [
+    parts: list[str] = [
         format_html('<title id="{}-title">{}</title>', chart.key, chart.title),
         format_html(
             '<desc id="{}-desc">{}</desc>',

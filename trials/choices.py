@@ -11,6 +11,20 @@ class CurationState(models.TextChoices):
     RETRACTED = "retracted", _("Retracted")
 
 
+class WorkflowAction(models.TextChoices):
+    """The review workflow's steps, as a study's log records them. Which state each leaves from, where
+    it leads and who may take it is the one table `trials.services.workflow.TRANSITIONS`."""
+
+    SUBMIT = "submitted", _("submitted for review")
+    REQUEST_CHANGES = "changes_requested", _("changes requested")
+    PUBLISH = "published", _("published")
+    RETRACT = "retracted", _("retracted")
+    START_REVISION = "revision_started", _("revision started")
+    PUBLISH_REVISION = "revision_published", _("revision published")
+    # Only in older logs: states that API writes used to set directly.
+    RETURN_TO_DRAFT = "returned_to_draft", _("returned to draft")
+
+
 class StudyType(models.TextChoices):
     INTERVENTIONAL = "interventional", _("Interventional trial")
     OBSERVATIONAL = "observational", _("Observational study")

@@ -54,6 +54,6 @@ validate_doi = RegexValidator(
 )
 validate_pmid = RegexValidator(r"^[1-9]\d{0,8}$", _("A PMID is a number such as 33757304."), "invalid_pmid")
 validate_pmcid = RegexValidator(r"^PMC\d{4,9}$", _("A PMCID looks like PMC9360180."), "invalid_pmcid")
-validate_accession = RegexValidator(r"^NCR-\d{6}$", _("An accession looks like NCR-000123."), "invalid_accession")
+validate_accession = RegexValidator(r"^NCR-\d{6,8}$", _("An accession looks like NCR-000123."), "invalid_accession")
 validate_mesh_id = RegexValidator(r"^D\d{6,9}$", _("A MeSH descriptor id looks like D013119."), "invalid_mesh_id")
 validate_cell_ontology_id = RegexValidator(r"^CL:\d{7}$", _("A Cell Ontology id looks like CL:0000134."), "invalid_cl_id")

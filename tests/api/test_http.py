@@ -49,11 +49,11 @@ def test_every_read_is_tagged_and_answers_304_when_unchanged(anon, versioned, pa
     assert anon.get(path, HTTP_IF_NONE_MATCH='"other"').status_code == 200
 
 
-def test_study_etag_is_its_accession_and_version(anon, curator, draft):
+def test_study_etag_is_its_accession_and_edit_count(anon, curator, draft):
     path = f"/api/v1/studies/{draft.accession}/"
-    assert curator.get(path)["ETag"] == f'"{draft.accession}-v1"'
-    assert curator.patch(path, {"title": "New"}, format="json")["ETag"] == f'"{draft.accession}-v2"'
-    assert curator.get(path)["ETag"] == f'"{draft.accession}-v2"'
+    assert curator.get(path)["ETag"] == f'"{draft.accession}-e1"'
+    assert curator.patch(path, {"title": "New"}, format="json")["ETag"] == f'"{draft.accession}-e2"'
+    assert curator.get(path)["ETag"] == f'"{draft.accession}-e2"'
 
 
 def test_list_etag_changes_when_a_listed_study_changes(anon, published):
@@ -81,23 +81,23 @@ def write(client, method: str, study: m.Study, **headers):
 
 @pytest.mark.parametrize("method", ["put", "patch", "delete"])
 def test_stale_if_match_is_412_and_changes_nothing(curator, draft, method):
-    m.Study.objects.filter(pk=draft.pk).update(version=2)  # someone saved after we read version 1
-    response = write(curator, method, draft, HTTP_IF_MATCH=f'"{draft.accession}-v1"')
+    m.Study.objects.filter(pk=draft.pk).update(edit_count=2)  # someone saved after we read version 1
+    response = write(curator, method, draft, HTTP_IF_MATCH=f'"{draft.accession}-e1"')
     assert response.status_code == 412
     assert response.json()["error"]["code"] == "precondition_failed"
     draft.refresh_from_db()
-    assert (draft.title, draft.version) == (m.Study.objects.get(pk=draft.pk).title, 2)
+    assert (draft.title, draft.edit_count) == (m.Study.objects.get(pk=draft.pk).title, 2)
     assert draft.title != "Changed"
 
 
 @pytest.mark.parametrize("method", ["put", "patch", "delete"])
-@pytest.mark.parametrize("header", ['"{accession}-v1"', '"stale", "{accession}-v1"', "*"])
+@pytest.mark.parametrize("header", ['"{accession}-e1"', '"stale", "{accession}-e1"', "*"])
 def test_current_if_match_lets_the_write_through(curator, draft, method, header):
     response = write(curator, method, draft, HTTP_IF_MATCH=header.format(accession=draft.accession))
     assert response.status_code in (200, 204)
 
 
-@pytest.mark.parametrize("header", ['W/"{accession}-v1"', "{accession}-v1", ""])
+@pytest.mark.parametrize("header", ['W/"{accession}-e1"', "{accession}-e1", ""])
 def test_weak_or_malformed_if_match_never_matches(curator, draft, header):
     assert write(curator, "patch", draft, HTTP_IF_MATCH=header.format(accession=draft.accession)).status_code == 412
 
@@ -195,7 +195,7 @@ def test_409(reviewer, published):
 
 
 def test_412(curator, draft):
-    error = error_of(write(curator, "delete", draft, HTTP_IF_MATCH='"NCR-000000-v9"'), 412)
+    error = error_of(write(curator, "delete", draft, HTTP_IF_MATCH='"NCR-000000-e9"'), 412)
     assert error["code"] == "precondition_failed"
 
 
@@ -279,12 +279,12 @@ def test_swagger_ui_is_served_with_self_hosted_assets(anon, db):
 def test_retracted_study_is_served_with_its_state(anon, db):
     study = f.StudyFactory(curation_state=c.CurationState.RETRACTED)
     assert anon.get("/api/v1/studies/").json()["results"][0]["curation_state"] == "retracted"
-    assert anon.get(f"/api/v1/studies/{study.accession}/")["ETag"] == f'"{study.accession}-v1"'
+    assert anon.get(f"/api/v1/studies/{study.accession}/")["ETag"] == f'"{study.accession}-e1"'
 
 
 def test_not_modified_repeats_the_validators_and_vary(curator, draft):
     path = f"/api/v1/studies/{draft.accession}/"
-    response = curator.get(path, HTTP_IF_NONE_MATCH=f'"{draft.accession}-v1"')
+    response = curator.get(path, HTTP_IF_NONE_MATCH=f'"{draft.accession}-e1"')
     assert response.status_code == 304
-    assert response["ETag"] == f'"{draft.accession}-v1"'
+    assert response["ETag"] == f'"{draft.accession}-e1"'
     assert "Authorization" in response["Vary"]

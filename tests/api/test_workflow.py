@@ -44,7 +44,9 @@ def error_of(response, status: int) -> dict:
 def snapshot() -> tuple:
     """Everything a refused action must leave as it was."""
     return (
-        list(m.Study.objects.order_by("pk").values_list("accession", "title", "version", "curation_state", "retraction_reason")),
+        list(
+            m.Study.objects.order_by("pk").values_list("accession", "title", "edit_count", "curation_state", "retraction_reason")
+        ),
         list(m.ReviewComment.objects.order_by("pk").values_list("text", "blocking", "resolved_at")),
         m.StudyTransition.objects.count(),
         m.StudyVersion.objects.count(),
@@ -134,8 +136,8 @@ def test_submit_answers_the_new_state_and_version(curator):
     assert response.json() == {
         "accession": study.accession,
         "curation_state": "in_review",
-        "version": 2,
-        "revision_of": None,
+        "is_revision": False,
+        "version": None,
         "open_revision": None,
         "open_blocking_comments": 0,
         "retraction_reason": "",
@@ -143,7 +145,7 @@ def test_submit_answers_the_new_state_and_version(curator):
         "updated_at": response.json()["updated_at"],
         "url": f"http://testserver{url(study)}",
     }
-    assert response["ETag"] == f'"{study.accession}-v2"'
+    assert response["ETag"] == f'"{study.accession}-e2"'
     step = m.StudyTransition.objects.get(study=study)
     assert (step.action, step.from_state, step.to_state, step.by) == ("submitted", DRAFT, IN_REVIEW, curator.user)
 
@@ -206,7 +208,7 @@ def test_the_wrong_state_is_a_409_naming_the_state(reviewer, action, wrong_state
     assert error["code"] == "invalid_state"
     state = f"{study.accession} is {study.get_curation_state_display().lower()} ({wrong_state})."
     assert error["fields"] == {"curation_state": [state]}
-    assert error["message"].endswith(error["fields"]["curation_state"][0])
+    assert error["message"].startswith("This step needs a study that is")
     assert snapshot() == before
 
 
@@ -264,32 +266,52 @@ def test_retraction_needs_a_reason_and_the_study_stays_public(anon, reviewer):
 def test_a_revision_stays_private_until_published(anon, curator, reviewer):
     study = f.full_study(title="Original title", curation_state=IN_REVIEW)
     post(reviewer, study, "publish")
+    revision_url = url(study, "revision")
     started = post(curator, study, "revision")
     assert started.status_code == 201
     revision = started.json()
-    assert revision["revision_of"] == study.accession
-    assert revision["curation_state"] == "draft"
-    assert started["Location"] == f"http://testserver{url(revision['accession'])}"
+    assert (revision["accession"], revision["is_revision"], revision["curation_state"]) == (study.accession, True, "draft")
+    assert started["Location"] == f"http://testserver{revision_url}"
+    assert revision["url"] == f"http://testserver{revision_url}"
     again = post(curator, study, "revision")  # one open revision at a time: the same one
-    assert (again.status_code, again.json()["accession"]) == (200, revision["accession"])
+    assert (again.status_code, again.json()["url"]) == (200, revision["url"])
     assert curator.get(url(study)).json()["title"] == "Original title"
+    assert curator.get(url(study)).json()["curation_state"] == "published"
 
-    assert anon.get(url(revision["accession"])).status_code == 404
-    changed = curator.patch(url(revision["accession"]), {"title": "Corrected title"}, format="json")
+    assert anon.get(revision_url).status_code in (401, 404)
+    assert curator.get(revision_url).json()["title"] == "Original title"
+    changed = curator.patch(revision_url, {"title": "Corrected title"}, format="json")
     assert changed.status_code == 200, changed.content
-    assert post(curator, revision["accession"], "submit").json()["curation_state"] == "in_review"
+    assert changed["ETag"].startswith(f'"{study.accession}-r')  # a revision's tags are its own
+    # The review steps act on the open revision; the public study is served as it was.
+    assert post(curator, study, "submit").json()["curation_state"] == "in_review"
     public = anon.get(url(study))
     assert public.json()["title"] == "Original title"
-    assert public["ETag"] == f'"{study.accession}-v2"'  # as the first publication left it
+    assert public.json()["version"] == 1
+    assert public["ETag"] == f'"{study.accession}-e2"'  # as the first publication left it
 
-    published = post(reviewer, revision["accession"], "publish", {"note": "Corrected the title"})
+    assert error_of(post(reviewer, study, "publish"), 400)["fields"] == {
+        "note": ["Say what changed: the note is shown in the version history."]
+    }
+    published = post(reviewer, study, "publish", {"note": "Corrected the title"})
     assert published.status_code == 200
     assert (published.json()["accession"], published.json()["curation_state"]) == (study.accession, "published")
-    assert published.json()["open_revision"] is None
+    assert (published.json()["is_revision"], published.json()["open_revision"], published.json()["version"]) == (False, None, 2)
     assert anon.get(url(study)).json()["title"] == "Corrected title"
-    assert curator.get(url(revision["accession"])).status_code == 404  # the copy became the public record
+    assert curator.get(revision_url).status_code == 404  # the copy became the public record
     versions = anon.get(url(study, "versions")).json()["results"]
-    assert [v["note"] for v in versions] == ["", "Corrected the title"]
+    assert [(v["number"], v["note"], v["published_by"]) for v in versions] == [
+        (1, "First publication", "reviewer-user"),
+        (2, "Corrected the title", "reviewer-user"),
+    ]
+
+
+def test_a_revision_is_discarded_with_delete(curator):
+    study = f.full_study()
+    post(curator, study, "revision")
+    assert curator.delete(url(study, "revision")).status_code == 204
+    assert curator.get(url(study, "revision")).status_code == 404
+    assert m.Study.objects.get().pk == study.pk
 
 
 # --- conditional writes and bad bodies ----------------------------------------------------------------

@@ -8,7 +8,7 @@ from tests import factories as f
 from tests.api.conftest import member, minimal_document
 from trials import choices as c
 from trials import models as m
-from trials.api.serializers import StudyDocumentSerializer, document_queryset
+from trials.documents import load_document
 
 LIST = "/api/v1/studies/"
 
@@ -18,13 +18,13 @@ def url(study: m.Study) -> str:
 
 
 def stored(study: m.Study) -> dict:
-    return StudyDocumentSerializer(document_queryset(m.Study.objects.filter(pk=study.pk)).get()).data
+    return load_document(study)
 
 
 def snapshot() -> tuple:
     """Everything a failed write must leave as it was."""
     return (
-        list(m.Study.objects.order_by("pk").values_list("accession", "title", "version", "curation_state")),
+        list(m.Study.objects.order_by("pk").values_list("accession", "title", "edit_count", "curation_state")),
         m.Cohort.objects.count(),
         m.Intervention.objects.count(),
         m.AdverseEvent.objects.count(),
@@ -42,7 +42,7 @@ def test_curator_creates_a_whole_study_as_a_draft(curator):
     assert response.status_code == 201, response.content
     study = m.Study.objects.get()
     assert response["Location"] == f"http://testserver{url(study)}"
-    assert response["ETag"] == f'"{study.accession}-v1"'
+    assert response["ETag"] == f'"{study.accession}-e1"'
     assert response.json() == stored(study)
     assert study.curation_state == c.CurationState.DRAFT
     assert study.start_display == "2019-03"
@@ -56,35 +56,18 @@ def test_curator_creates_a_whole_study_as_a_draft(curator):
     assert study.history.first().history_user == curator.user
 
 
-def test_reviewer_creates_a_published_study_with_its_first_version(reviewer):
-    response = reviewer.post(LIST, minimal_document(curation_state="published"), format="json")
-    assert response.status_code == 201, response.content
-    study = m.Study.objects.get()
-    assert study.curation_state == c.CurationState.PUBLISHED
-    assert study.published_at is not None
-    assert study.versions.count() == 1
-    transition = study.transitions.get()
-    assert (transition.action, transition.from_state, transition.to_state, transition.by) == (
-        "published",
-        "draft",
-        "published",
-        reviewer.user,
-    )
-
-
-@pytest.mark.parametrize("state", ["published", "retracted"])
-def test_curator_cannot_create_a_public_study(curator, state):
+@pytest.mark.parametrize("role", ["curator", "reviewer"])
+@pytest.mark.parametrize("state", ["in_review", "published", "retracted"])
+def test_a_new_study_is_a_draft_whatever_the_document_says(request, db, role, state):
+    """The state changes only through the workflow's endpoints: a document naming another is refused."""
+    client = request.getfixturevalue(role)
     before = snapshot()
-    response = curator.post(LIST, minimal_document(curation_state=state, retraction_reason="Duplicate"), format="json")
-    assert response.status_code == 403
-    assert response.json()["error"]["code"] == "publish_permission_required"
+    response = client.post(LIST, minimal_document(curation_state=state, retraction_reason="Duplicate"), format="json")
+    assert response.status_code == 400
+    fields = response.json()["error"]["fields"]
+    assert "curation_state" in fields
+    assert "review workflow" in fields["curation_state"][0]
     assert snapshot() == before
-
-
-def test_curator_may_submit_for_review(curator):
-    response = curator.post(LIST, minimal_document(curation_state="in_review"), format="json")
-    assert response.status_code == 201
-    assert m.StudyTransition.objects.get().action == "submitted"
 
 
 def test_post_may_not_choose_the_accession(curator):
@@ -97,7 +80,7 @@ def test_post_may_not_choose_the_accession(curator):
 def test_server_owned_keys_sent_back_are_ignored(curator):
     response = curator.post(LIST, minimal_document(version=99, updated_at="2001-01-01T00:00:00Z"), format="json")
     assert response.status_code == 201
-    assert response.json()["version"] == 1
+    assert response.json()["version"] is None  # no published version yet
 
 
 FEVER = {"term": "Fever", "organ_class": "general", "serious": "no"}
@@ -151,8 +134,8 @@ def test_put_replaces_the_whole_document_children_included(curator, draft):
     response = curator.put(url(draft), document, format="json")
     assert response.status_code == 200, response.content
     draft.refresh_from_db()
-    assert draft.version == 2
-    assert response["ETag"] == f'"{draft.accession}-v2"'
+    assert draft.edit_count == 2
+    assert response["ETag"] == f'"{draft.accession}-e2"'
     body = response.json()
     assert body == stored(draft)
     assert body["title"] == "Replaced"
@@ -165,7 +148,7 @@ def test_put_of_the_stored_document_changes_nothing(curator, draft):
     response = curator.put(url(draft), stored(draft), format="json")
     assert response.status_code == 200
     draft.refresh_from_db()
-    assert draft.version == 1
+    assert draft.edit_count == 1
 
 
 def test_put_cannot_change_the_accession(curator, draft):
@@ -182,7 +165,7 @@ def test_patch_merges_top_level_keys_and_keeps_the_rest(curator, draft):
     assert (after["title"], after["enrollment"]) == ("Renamed", 12)
     unchanged = {key for key in before if key not in ("title", "enrollment", "enrollment_type", "version", "updated_at")}
     assert {key: after[key] for key in unchanged} == {key: before[key] for key in unchanged}
-    assert after["version"] == 2
+    assert response["ETag"].endswith('-e2"')
 
 
 def test_patch_replaces_a_child_list_whole(curator, draft):
@@ -217,44 +200,49 @@ def test_a_failure_while_writing_children_rolls_the_whole_study_back(curator, dr
     assert stored(draft) == document_before
 
 
-def test_curator_cannot_change_a_published_study(curator, published):
+@pytest.mark.parametrize("role", ["curator", "reviewer"])
+def test_nobody_edits_a_published_study_in_place(request, role, published):
+    client = request.getfixturevalue(role)
     before = snapshot()
     for response in (
-        curator.patch(url(published), {"title": "Quiet fix"}, format="json"),
-        curator.patch(url(published), {"curation_state": "draft"}, format="json"),
-        curator.put(url(published), stored(published), format="json"),
+        client.patch(url(published), {"title": "Quiet fix"}, format="json"),
+        client.patch(url(published), {"curation_state": "draft"}, format="json"),
+        client.put(url(published), stored(published), format="json"),
     ):
-        assert response.status_code == 403
-        assert response.json()["error"]["code"] == "publish_permission_required"
+        assert response.status_code == 409
+        error = response.json()["error"]
+        assert error["code"] == "published"
+        assert f"{url(published)}revision/" in error["message"]
     assert snapshot() == before
 
 
-def test_reviewer_corrects_a_published_study_and_a_version_is_recorded(reviewer, published):
-    response = reviewer.patch(url(published), {"title": "Corrected title"}, format="json")
-    assert response.status_code == 200
+def test_a_published_study_is_corrected_through_its_revision(curator, reviewer, published):
+    revision_url = f"{url(published)}revision/"
+    assert curator.post(revision_url).status_code == 201
+    assert curator.patch(revision_url, {"title": "Corrected title"}, format="json").status_code == 200
+    assert anon_title(published) != "Corrected title"
+    assert curator.post(f"{url(published)}submit/").status_code == 200
+    response = reviewer.post(f"{url(published)}publish/", {"note": "Corrected the title"}, format="json")
+    assert response.status_code == 200, response.content
     published.refresh_from_db()
-    assert (published.title, published.curation_state, published.version) == ("Corrected title", "published", 2)
-    assert published.versions.get().document["title"] == "Corrected title"
+    assert (published.title, published.curation_state) == ("Corrected title", "published")
+    assert list(published.versions.values_list("number", "note")) == [(1, "Corrected the title")]
 
 
-def test_reviewer_retracts_with_a_reason(reviewer, published):
-    response = reviewer.patch(url(published), {"curation_state": "retracted"}, format="json")
-    assert response.status_code == 400
-    assert "retraction" in str(response.json()["error"]["fields"])  # the model's retraction_has_reason rule
-    response = reviewer.patch(
-        url(published), {"curation_state": "retracted", "retraction_reason": "Duplicate of NCR-000001"}, format="json"
-    )
-    assert response.status_code == 200
-    assert m.StudyTransition.objects.get().action == "retracted"
+def anon_title(study) -> str:
+    return APIClient().get(url(study)).json()["title"]
 
 
-def test_reviewer_cannot_publish_over_a_blocking_comment(reviewer):
-    study = f.full_study(curation_state=c.CurationState.IN_REVIEW)
-    m.ReviewComment.objects.create(study=study, author=reviewer.user, text="Check the dose", blocking=True)
-    response = reviewer.patch(url(study), {"curation_state": "published"}, format="json")
-    assert response.status_code == 409
-    study.refresh_from_db()
-    assert study.curation_state == c.CurationState.IN_REVIEW
+@pytest.mark.parametrize("state", ["in_review", "published", "retracted"])
+def test_a_draft_cannot_be_patched_to_another_state(curator, reviewer, draft, state):
+    before = snapshot()
+    for client in (curator, reviewer):
+        response = client.patch(url(draft), {"curation_state": state, "retraction_reason": "x"}, format="json")
+        assert response.status_code == 400
+        fields = response.json()["error"]["fields"]
+        assert "curation_state" in fields
+        assert f"{url(draft)}submit/" in fields["curation_state"][0]  # says where the state does change
+    assert snapshot() == before
 
 
 def test_writes_to_a_missing_study_are_404(curator):
@@ -334,9 +322,7 @@ def test_null_characters_are_refused_with_their_path(curator):
     document["cohorts"][0]["label"] = "MSC\x00"
     response = curator.post(LIST, document, format="json")
     assert response.status_code == 400
-    assert response.json()["error"]["fields"] == {
-        "cohorts[0].label": ["Null characters and unpaired surrogates are not allowed."]
-    }
+    assert response.json()["error"]["fields"] == {"cohorts[0].label": ["Null characters are not allowed."]}
     assert not m.Study.objects.exists()
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from decimal import Decimal
 from itertools import islice
 from typing import Any
@@ -60,7 +60,7 @@ class _Echo:
         return value
 
 
-def csv_lines(columns: list[str], rows: Iterable[dict]) -> Iterator[str]:
+def csv_lines(columns: Sequence[str], rows: Iterable[dict]) -> Iterator[str]:
     writer = csv.writer(_Echo())
     yield writer.writerow(columns)
     for item in rows:
@@ -76,7 +76,7 @@ def serialized_rows(queryset: QuerySet, serialize: Callable[[list], list[dict]])
 
 def stream_csv(
     *,
-    columns: list[str],
+    columns: Sequence[str],
     filename: str,
     queryset: QuerySet | None = None,
     serialize: Callable[[list], list[dict]] | None = None,
@@ -84,6 +84,7 @@ def stream_csv(
 ) -> StreamingHttpResponse:
     """The CSV of `rows`, or of `queryset` serialized a chunk at a time by `serialize`."""
     if rows is None:
+        assert queryset is not None and serialize is not None, "give rows, or a queryset and how to serialize it"
         rows = serialized_rows(queryset, serialize)
     response = StreamingHttpResponse(csv_lines(columns, rows), content_type=CONTENT_TYPE)
     response["Content-Disposition"] = f'attachment; filename="{filename}"'

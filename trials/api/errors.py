@@ -17,7 +17,8 @@ from django.utils.translation import gettext as _
 from rest_framework import exceptions, status
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from trials.services import DocumentError
+from trials.documents import DocumentError
+from trials.errors import error_body
 
 NON_FIELD = "non_field_errors"
 
@@ -71,10 +72,6 @@ def flatten_errors(detail: Any, prefix: str = "") -> dict[str, list[str]]:
     else:
         flat[prefix or NON_FIELD] = [str(detail)]
     return flat
-
-
-def error_body(status_code: int, code: str, message: str, fields: dict[str, list[str]] | None = None) -> dict:
-    return {"error": {"status": status_code, "code": code, "message": message, "fields": fields or {}}}
 
 
 def _code(exc: exceptions.APIException) -> str:

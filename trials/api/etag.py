@@ -1,13 +1,15 @@
 """Conditional requests: an ETag on every successful read, 304 for If-None-Match, 412 for a stale If-Match.
 
-A study's tag is its accession and `Study.version` (bumped by every real change, also used by the
-admin's optimistic locking), so a client can compare tags without reading the document again. Other
+A study's tag is its accession and `Study.edit_count` (one more for every real change or workflow step,
+also the admin's lost-update check; a revision's tags are marked apart), so a client can compare tags
+without reading the document again. Other
 responses are tagged with a hash of their body, or, for streamed CSV, of what determines the body.
 """
 
 from __future__ import annotations
 
 import hashlib
+from typing import TYPE_CHECKING
 
 from django.http import HttpRequest, HttpResponseBase, HttpResponseNotModified, StreamingHttpResponse
 from django.utils.http import parse_etags
@@ -21,7 +23,8 @@ NOT_MODIFIED_HEADERS = ("ETag", "Vary", "Cache-Control", "Content-Location", "Ex
 
 
 def study_etag(study: Study) -> str:
-    return f'"{study.accession}-v{study.version}"'
+    kind = "r" if study.revision_of_id else "e"
+    return f'"{study.accession}-{kind}{study.edit_count}"'
 
 
 def content_etag(*parts: bytes | str | object) -> str:
@@ -69,7 +72,13 @@ def not_modified(response: HttpResponseBase) -> HttpResponseNotModified:
     return reply
 
 
-class ConditionalGetMixin:
+if TYPE_CHECKING:  # mixed into DRF views only
+    from rest_framework.views import APIView as _View
+else:
+    _View = object
+
+
+class ConditionalGetMixin(_View):
     """For API views: tag every 200 GET/HEAD and answer 304 when the client already has it.
 
     A view may set the ETag itself (a study's version, a CSV's fingerprint); any other response is

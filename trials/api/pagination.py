@@ -55,7 +55,8 @@ class RegistryPagination(pagination.PageNumberPagination):
         return list(self.page)
 
     def get_paginated_response(self, data) -> Response:
-        body = {"count": self.page.paginator.count}
+        assert self.page is not None
+        body: dict[str, object] = {"count": self.page.paginator.count}
         if self.page.has_next():
             body["next"] = self.get_next_link()
         if self.page.has_previous():

@@ -3,6 +3,8 @@ conditional-request headers, and the list parameters the views read themselves."
 
 from __future__ import annotations
 
+from typing import Any
+
 import django_filters as df
 from django.core.exceptions import FieldDoesNotExist
 from django.db import DatabaseError, transaction
@@ -27,7 +29,7 @@ class ErrorDetailSerializer(serializers.Serializer):
         "precondition_failed, unsupported_media_type, throttled."
     )
     message = serializers.CharField(help_text="For people.")
-    fields = serializers.DictField(
+    fields = serializers.DictField(  # type: ignore[assignment]  # the error body's key; DRF takes it as a field
         child=serializers.ListField(child=serializers.CharField()),
         help_text='Messages per field path, e.g. "adverse_events[2].n_affected"; empty when no field is at fault.',
     )
@@ -80,7 +82,7 @@ def list_parameters(serializer_class: type[serializers.Serializer], fields_note:
     return [
         OpenApiParameter(
             "fields",
-            {"type": "array", "items": {"type": "string", "enum": list(serializer_class.Meta.fields)}},
+            {"type": "array", "items": {"type": "string", "enum": serializer_fields(serializer_class)}},
             style="form",
             explode=False,
             description="Comma-separated keys to return, in JSON and CSV alike (default: all)." + fields_note,
@@ -119,7 +121,7 @@ class RegistryAutoSchema(AutoSchema):
 
 def _model_field_is_blank(field: serializers.Field) -> bool:
     model = getattr(getattr(field.parent, "Meta", None), "model", None)
-    if model is None or not field.source or "." in field.source:
+    if model is None or not isinstance(field.source, str) or not field.source or "." in field.source:
         return False
     try:
         return model._meta.get_field(field.source).blank
@@ -139,7 +141,12 @@ class DeclaredFilterParameters(OpenApiFilterExtension):
         return []
 
 
-VOCABULARY_LISTS = {m.Condition: "conditions", m.CellType: "cell-types", m.Instrument: "instruments"}
+def serializer_fields(serializer_class: Any) -> list[str]:
+    """The keys a serializer declares, in order (every API serializer lists them explicitly)."""
+    return list(serializer_class.Meta.fields)
+
+
+VOCABULARY_LISTS: dict[Any, str] = {m.Condition: "conditions", m.CellType: "cell-types", m.Instrument: "instruments"}
 
 
 def _choice_values(filter_: df.Filter) -> list[str]:
@@ -215,7 +222,7 @@ def _selectable_list_items(schemas: dict) -> None:
                 schemas[selected] = {key: value for key, value in schemas[target].items() if key != "required"}
                 schemas[selected]["description"] = f"{target}, with only the keys named by `fields` when it is given."
             refs.append({"$ref": f"#/components/schemas/{selected}"})
-        results["items"] = refs[0] if len(refs) == 1 else {"anyOf": refs}
+        results["items"] = refs[0] if len(refs) == 1 else {"anyOf": refs}  # type: ignore[dict-item]
 
 
 def vocabulary_slugs() -> dict[str, list[str]]:

@@ -1,29 +1,32 @@
-"""The study document: one nested JSON shape for the API detail, `export_studies` and `import_studies`.
-
-Reading goes through these serializers; writing goes through `trials.services.study_save_document`,
-which takes exactly these keys and validates with the models' own rules (the admin's rules).
-"""
+"""The API's own shapes: study summaries, vocabularies, result and harm rows, facets, versions and the
+workflow's inputs and answers. (The study document's serializers are in trials.api.documents.)"""
 
 from collections.abc import Iterator
 from itertools import islice
 
 from django.db.models import Prefetch
 from django.urls import reverse
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from trials import choices as c
 from trials import models as m
+from trials.documents import PARTS_BY_NAME, public_version_subquery, row_document
 from trials.models import format_partial_date
-from trials.services import CHILD_SPECS, STUDY_CHILDREN, STUDY_DATES, STUDY_FIELDS
 
-DOCUMENT_FORMAT = "neurocell-registry/1"
+from .documents import PART_SERIALIZERS
+
+
+class SlugOrNull(serializers.SlugRelatedField):
+    def __init__(self, **kwargs):
+        kwargs.setdefault("read_only", True)
+        kwargs.setdefault("slug_field", "slug")
+        super().__init__(**kwargs)
 
 
 @extend_schema_field({"type": "string", "pattern": r"^\d{4}(-\d{2}(-\d{2})?)?$", "nullable": True, "example": "2018-06"})
-class PartialDateField(serializers.Field):
-    """A date at its precision, spelled as an ISO partial date: "2018", "2018-06" or "2018-06-03"."""
+class PartialDateReadField(serializers.Field):
+    """A stored date at its precision, spelled "2018", "2018-06" or "2018-06-03" (as in the document)."""
 
     def __init__(self, date_attr: str, **kwargs):
         self.date_attr = date_attr
@@ -34,289 +37,6 @@ class PartialDateField(serializers.Field):
     def to_representation(self, instance) -> str | None:
         value = format_partial_date(getattr(instance, self.date_attr), getattr(instance, f"{self.date_attr}_precision"))
         return value or None
-
-
-class SlugOrNull(serializers.SlugRelatedField):
-    def __init__(self, **kwargs):
-        kwargs.setdefault("read_only", True)
-        kwargs.setdefault("slug_field", "slug")
-        super().__init__(**kwargs)
-
-
-class ConditionLinkSerializer(serializers.ModelSerializer):
-    condition = SlugOrNull()
-
-    class Meta:
-        model = m.StudyCondition
-        fields = ["condition", "detail"]
-
-
-class MilestoneSerializer(serializers.ModelSerializer):
-    date = PartialDateField("date")
-
-    class Meta:
-        model = m.RegulatoryMilestone
-        fields = ["kind", "agency", "date", "reference", "note"]
-
-
-class RegistryIdentifierSerializer(serializers.ModelSerializer):
-    url = serializers.CharField(read_only=True)
-
-    class Meta:
-        model = m.RegistryIdentifier
-        fields = ["registry", "value", "note", "url"]
-
-
-class PublicationSerializer(serializers.ModelSerializer):
-    date = PartialDateField("date")
-
-    class Meta:
-        model = m.Publication
-        fields = [
-            "title",
-            "title_zh",
-            "title_translated",
-            "first_author",
-            "journal",
-            "date",
-            "doi",
-            "pmid",
-            "pmcid",
-            "citation",
-            "url",
-        ]
-
-
-class SourceDocumentSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = m.SourceDocument
-        fields = ["key", "title", "language", "publisher", "url", "file_name", "published_on", "notes"]
-
-
-class SourceSerializer(serializers.ModelSerializer):
-    document = SlugOrNull(slug_field="key")
-
-    class Meta:
-        model = m.Source
-        fields = ["document", "locator", "curator_note", "curator_note_zh"]
-
-
-class InterventionSerializer(serializers.ModelSerializer):
-    cell_type = SlugOrNull(allow_null=True)
-
-    class Meta:
-        model = m.Intervention
-        fields = [
-            "kind",
-            "name",
-            "name_zh",
-            "cell_type",
-            "source_tissue",
-            "donor",
-            "product_name",
-            "manufacturing_notes",
-            "route",
-            "route_detail",
-            "dose_cells_total",
-            "dose_cells_per_kg",
-            "dose_text",
-            "dose_text_zh",
-            "n_administrations",
-            "schedule",
-            "schedule_zh",
-        ]
-
-
-class CohortSerializer(serializers.ModelSerializer):
-    interventions = InterventionSerializer(many=True, read_only=True)
-
-    class Meta:
-        model = m.Cohort
-        fields = [
-            "label",
-            "label_zh",
-            "role",
-            "n_enrolled",
-            "n_analysed",
-            "age_summary",
-            "sex_summary",
-            "stage",
-            "stage_zh",
-            "injury_level",
-            "ais_grade",
-            "time_since_onset",
-            "description",
-            "description_zh",
-            "interventions",
-        ]
-
-
-class CohortLabelField(serializers.SlugRelatedField):
-    """Children name their cohort by its label, which is unique within the study."""
-
-    def __init__(self, **kwargs):
-        super().__init__(slug_field="label", read_only=True, allow_null=True, **kwargs)
-
-
-class OutcomeSerializer(serializers.ModelSerializer):
-    cohort = CohortLabelField()
-    instrument = SlugOrNull()
-
-    class Meta:
-        model = m.OutcomeMeasure
-        fields = [
-            "cohort",
-            "instrument",
-            "measure_detail",
-            "measure_detail_zh",
-            "outcome_type",
-            "timepoint",
-            "timepoint_to",
-            "timepoint_unit",
-            "is_last_follow_up",
-            "timepoint_not_reported",
-            "statistic",
-            "baseline_value",
-            "baseline_dispersion",
-            "value",
-            "change_value",
-            "change_reported",
-            "change_reported_as",
-            "dispersion_type",
-            "dispersion_value",
-            "dispersion_lower",
-            "dispersion_upper",
-            "n_analysed",
-            "p_value",
-            "p_qualifier",
-            "p_text",
-            "finding",
-            "finding_zh",
-        ]
-
-
-class AdverseEventSerializer(serializers.ModelSerializer):
-    cohort = CohortLabelField()
-
-    class Meta:
-        model = m.AdverseEvent
-        fields = [
-            "cohort",
-            "term",
-            "term_zh",
-            "organ_class",
-            "serious",
-            "grade",
-            "relatedness",
-            "attributed_to",
-            "n_events",
-            "n_affected",
-            "n_at_risk",
-            "onset",
-            "outcome",
-            "description",
-            "description_zh",
-        ]
-
-
-class StudyDocumentSerializer(serializers.ModelSerializer):
-    """The whole study with its children, as exported, imported and served at /api/v1/studies/<accession>/."""
-
-    start_date = PartialDateField("start_date")
-    completion_date = PartialDateField("completion_date")
-    conditions = ConditionLinkSerializer(source="study_conditions", many=True, read_only=True)
-    countries = serializers.SerializerMethodField()
-    milestones = MilestoneSerializer(many=True, read_only=True)
-    registry_ids = RegistryIdentifierSerializer(many=True, read_only=True)
-    publications = PublicationSerializer(many=True, read_only=True)
-    sources = SourceSerializer(many=True, read_only=True)
-    cohorts = CohortSerializer(many=True, read_only=True)
-    outcomes = OutcomeSerializer(many=True, read_only=True)
-    adverse_events = AdverseEventSerializer(many=True, read_only=True)
-
-    class Meta:
-        model = m.Study
-        fields = [
-            "accession",
-            "title",
-            "title_zh",
-            "title_translated",
-            "acronym",
-            "brief_summary",
-            "brief_summary_zh",
-            "study_type",
-            "phase",
-            "phase_reported",
-            "allocation",
-            "masking",
-            "control_type",
-            "overall_status",
-            "start_date",
-            "completion_date",
-            "enrollment",
-            "enrollment_type",
-            "follow_up_months",
-            "lead_in_months",
-            "sponsor",
-            "institutions",
-            "countries",
-            "curation_state",
-            "retraction_reason",
-            "conditions",
-            "milestones",
-            "registry_ids",
-            "publications",
-            "sources",
-            "cohorts",
-            "outcomes",
-            "adverse_events",
-            "version",
-            "updated_at",
-        ]
-        read_only_fields = fields
-
-    @extend_schema_field({"type": "array", "items": {"type": "string", "example": "US"}})
-    def get_countries(self, study: m.Study) -> list[str]:
-        return [row.country.code for row in study.countries.all()]
-
-
-# Keys the importer accepts in a study document: the serializer's, less those the registry owns.
-SERVER_OWNED_KEYS = {"version", "updated_at"}
-READ_ONLY_CHILD_KEYS = {"url"}
-
-
-def document_queryset(queryset=None):
-    """Everything a study document needs, in a fixed number of queries whatever the study's size."""
-    queryset = m.Study.objects.all() if queryset is None else queryset
-    return queryset.prefetch_related(
-        Prefetch("study_conditions", queryset=m.StudyCondition.objects.select_related("condition").order_by("pk")),
-        Prefetch("countries", queryset=m.StudyCountry.objects.order_by("pk")),
-        # Children keep the order they were curated in (pk), identically on every database.
-        Prefetch("milestones", queryset=m.RegulatoryMilestone.objects.order_by("pk")),
-        Prefetch("registry_ids", queryset=m.RegistryIdentifier.objects.order_by("pk")),
-        Prefetch("publications", queryset=m.Publication.objects.order_by("pk")),
-        Prefetch("sources", queryset=m.Source.objects.select_related("document").order_by("pk")),
-        Prefetch(
-            "cohorts",
-            queryset=m.Cohort.objects.order_by("pk").prefetch_related(
-                Prefetch("interventions", queryset=m.Intervention.objects.select_related("cell_type").order_by("pk"))
-            ),
-        ),
-        Prefetch("outcomes", queryset=m.OutcomeMeasure.objects.select_related("instrument", "cohort").order_by("pk")),
-        Prefetch("adverse_events", queryset=m.AdverseEvent.objects.select_related("cohort").order_by("pk")),
-    )
-
-
-def study_document(study: m.Study) -> dict:
-    return StudyDocumentSerializer(study).data
-
-
-__all__ = ["DOCUMENT_FORMAT", "OpenApiTypes", "StudyDocumentSerializer", "document_queryset", "study_document"]
-
-
-# --- API lists: study summaries, vocabularies, result and harm rows ------------------------------------
-# Below the document serializers on purpose: these shapes are the API's own; the document above is
-# shared with export/import and must not change.
 
 
 def _unique(values) -> list:
@@ -337,16 +57,20 @@ def absolute_url(request, path: str) -> str:
 def summary_queryset(queryset):
     """A study list row's query shape: two flags as subqueries and four prefetches, whatever the page size."""
     cell_products = m.Intervention.objects.filter(kind=c.InterventionKind.CELL_PRODUCT).select_related("cell_type").order_by("pk")
-    return queryset.with_flags().prefetch_related(
-        Prefetch("study_conditions", queryset=m.StudyCondition.objects.select_related("condition").order_by("pk")),
-        Prefetch("countries", queryset=m.StudyCountry.objects.order_by("pk")),
-        Prefetch(
-            "cohorts",
-            queryset=m.Cohort.objects.only("pk", "study_id")
-            .order_by("pk")
-            .prefetch_related(Prefetch("interventions", queryset=cell_products, to_attr="cell_products")),
-            to_attr="summary_cohorts",
-        ),
+    return (
+        queryset.with_flags()
+        .annotate(version=public_version_subquery())
+        .prefetch_related(
+            Prefetch("study_conditions", queryset=m.StudyCondition.objects.select_related("condition").order_by("pk")),
+            Prefetch("countries", queryset=m.StudyCountry.objects.order_by("pk")),
+            Prefetch(
+                "cohorts",
+                queryset=m.Cohort.objects.only("pk", "study_id")
+                .order_by("pk")
+                .prefetch_related(Prefetch("interventions", queryset=cell_products, to_attr="cell_products")),
+                to_attr="summary_cohorts",
+            ),
+        )
     )
 
 
@@ -357,8 +81,11 @@ class StudySummarySerializer(serializers.ModelSerializer):
     filters of the same names do; `url` is the whole document.
     """
 
-    start_date = PartialDateField("start_date")
-    completion_date = PartialDateField("completion_date")
+    start_date = PartialDateReadField("start_date")
+    completion_date = PartialDateReadField("completion_date")
+    version = serializers.IntegerField(
+        read_only=True, allow_null=True, help_text="The latest published version's number (the one citations name)."
+    )
     conditions = serializers.SerializerMethodField(help_text="Condition slugs (see /api/v1/conditions/).")
     cell_types = serializers.SerializerMethodField(help_text="Cell type slugs of the cell products (see /api/v1/cell-types/).")
     source_tissues = serializers.SerializerMethodField()
@@ -405,7 +132,8 @@ class StudySummarySerializer(serializers.ModelSerializer):
 
     @staticmethod
     def _cell_products(study: m.Study) -> list[m.Intervention]:
-        return [product for cohort in study.summary_cohorts for product in cohort.cell_products]
+        cohorts = study.summary_cohorts  # type: ignore[attr-defined]  # prefetched (to_attr)
+        return [product for cohort in cohorts for product in cohort.cell_products]
 
     @extend_schema_field(STRING_LIST)
     def get_conditions(self, study: m.Study) -> list[str]:
@@ -482,7 +210,7 @@ def summary_rows(queryset, *, context: dict, chunk_size: int = 2000) -> Iterator
             yield {name: item[name] for name in StudySummarySerializer.Meta.fields}
 
 
-_DERIVED = (serializers.SerializerMethodField, PartialDateField)
+_DERIVED = (serializers.SerializerMethodField, PartialDateReadField)
 
 
 def _grouped_rows(rows) -> dict[int, list[tuple]]:
@@ -493,7 +221,7 @@ def _grouped_rows(rows) -> dict[int, list[tuple]]:
 
 
 class ConditionSerializer(serializers.ModelSerializer):
-    parent = SlugOrNull(allow_null=True, help_text="The broader condition's slug; filtering by it includes this one.")
+    parent = SlugOrNull(allow_null=True, help_text="The broader condition's slug; filtering by it includes this one.")  # type: ignore[assignment]
 
     class Meta:
         model = m.Condition
@@ -520,24 +248,28 @@ class StudyAccessionField(serializers.SlugRelatedField):
         super().__init__(slug_field="accession", read_only=True, help_text="The study's accession.", **kwargs)
 
 
-class OutcomeRowSerializer(OutcomeSerializer):
-    """An outcome of the document's `outcomes`, with its study: one row of /api/v1/outcomes/."""
+def _row_serializer(part_name: str, doc: str) -> type[serializers.ModelSerializer]:
+    """A document row with its study's accession in front: exactly the document's row, one per item."""
+    base = PART_SERIALIZERS[part_name]
+    part = PARTS_BY_NAME[part_name]
 
-    study = StudyAccessionField()
+    def to_representation(self, row) -> dict:
+        return {"study": row.study.accession, **row_document(part, row)}
 
-    class Meta(OutcomeSerializer.Meta):
-        fields = ["study", *OutcomeSerializer.Meta.fields]
-        read_only_fields = fields
+    name = f"{base.__name__.removesuffix('Document')}Row"
+    fields = ["study", *base.Meta.fields]
+    meta = type("Meta", (base.Meta,), {"fields": fields, "read_only_fields": fields, "ref_name": name})
+    return type(
+        name, (base,), {"__doc__": doc, "study": StudyAccessionField(), "Meta": meta, "to_representation": to_representation}
+    )
 
 
-class AdverseEventRowSerializer(AdverseEventSerializer):
-    """An adverse event of the document's `adverse_events`, with its study: one row of /api/v1/adverse-events/."""
-
-    study = StudyAccessionField()
-
-    class Meta(AdverseEventSerializer.Meta):
-        fields = ["study", *AdverseEventSerializer.Meta.fields]
-        read_only_fields = fields
+OutcomeRowSerializer = _row_serializer(
+    "outcomes", "An outcome of the document's `outcomes`, with its study: one row of /api/v1/outcomes/."
+)
+AdverseEventRowSerializer = _row_serializer(
+    "adverse_events", "An adverse event of the document's `adverse_events`, with its study: one row of /api/v1/adverse-events/."
+)
 
 
 class FacetsSerializer(serializers.Serializer):
@@ -570,129 +302,18 @@ class ApiVersionSerializer(serializers.Serializer):
     studies = serializers.IntegerField(min_value=0, help_text="Public studies.")
 
 
-# --- Writes: the document as a request body ------------------------------------------------------------
-# Documentation only. `study_save_document` reads the body and is the one validator (the admin's and
-# import_studies' rules); these serializers describe the keys it accepts, taken from its own specs.
-
-
-@extend_schema_field({"type": "string", "pattern": r"^\d{4}(-\d{2}(-\d{2})?)?$", "nullable": True, "example": "2018-06"})
-class PartialDateInput(serializers.CharField):
-    def __init__(self, **kwargs):
-        super().__init__(required=False, allow_null=True, allow_blank=True, **kwargs)
-
-
-def _slug(help_text: str, required: bool = True) -> serializers.CharField:
-    return serializers.CharField(required=required, allow_null=not required, help_text=help_text)
-
-
-def _spec_fields(key: str) -> list[str]:
-    _model, fields, dates, lookups = CHILD_SPECS[key]
-    return [*lookups, *fields, *dates]
-
-
-class ConditionLinkInputSerializer(serializers.ModelSerializer):
-    condition = _slug("Condition slug (see /api/v1/conditions/).")
-
-    class Meta:
-        model = m.StudyCondition
-        fields = _spec_fields("conditions")
-
-
-class MilestoneInputSerializer(serializers.ModelSerializer):
-    date = PartialDateInput()
-
-    class Meta:
-        model = m.RegulatoryMilestone
-        fields = _spec_fields("milestones")
-
-
-class RegistryIdentifierInputSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = m.RegistryIdentifier
-        fields = _spec_fields("registry_ids")
-
-
-class PublicationInputSerializer(serializers.ModelSerializer):
-    date = PartialDateInput()
-
-    class Meta:
-        model = m.Publication
-        fields = _spec_fields("publications")
-
-
-class SourceInputSerializer(serializers.ModelSerializer):
-    document = _slug("Source document key.")
-
-    class Meta:
-        model = m.Source
-        fields = _spec_fields("sources")
-
-
-class InterventionInputSerializer(serializers.ModelSerializer):
-    cell_type = _slug("Cell type slug (see /api/v1/cell-types/); cell products only.", required=False)
-
-    class Meta:
-        model = m.Intervention
-        fields = _spec_fields("interventions")
-
-
-class CohortInputSerializer(serializers.ModelSerializer):
-    interventions = InterventionInputSerializer(many=True, required=False)
-
-    class Meta:
-        model = m.Cohort
-        fields = [*_spec_fields("cohorts"), "interventions"]
-
-
-class OutcomeInputSerializer(serializers.ModelSerializer):
-    cohort = _slug("Label of one of this document's cohorts; null when pooled.", required=False)
-    instrument = _slug("Instrument slug (see /api/v1/instruments/).")
-
-    class Meta:
-        model = m.OutcomeMeasure
-        fields = ["cohort", *_spec_fields("outcomes")]
-
-
-class AdverseEventInputSerializer(serializers.ModelSerializer):
-    cohort = _slug("Label of one of this document's cohorts; null when not reported per cohort.", required=False)
-
-    class Meta:
-        model = m.AdverseEvent
-        fields = ["cohort", *_spec_fields("adverse_events")]
-
-
-class StudyDocumentInputSerializer(serializers.ModelSerializer):
-    """A whole study document, as GET returns it. `accession`, `version`, `updated_at` and
-    `registry_ids[].url` are the registry's and may be sent back unchanged; absent lists are empty."""
-
-    start_date = PartialDateInput()
-    completion_date = PartialDateInput()
-    countries = serializers.ListField(
-        child=serializers.CharField(help_text="ISO 3166-1 alpha-2 code."), required=False, help_text="ISO 3166-1 alpha-2 codes."
-    )
-    conditions = ConditionLinkInputSerializer(many=True, required=False)
-    milestones = MilestoneInputSerializer(many=True, required=False)
-    registry_ids = RegistryIdentifierInputSerializer(many=True, required=False)
-    publications = PublicationInputSerializer(many=True, required=False)
-    sources = SourceInputSerializer(many=True, required=False)
-    cohorts = CohortInputSerializer(many=True, required=False)
-    outcomes = OutcomeInputSerializer(many=True, required=False)
-    adverse_events = AdverseEventInputSerializer(many=True, required=False)
-
-    class Meta:
-        model = m.Study
-        fields = [*STUDY_FIELDS, *STUDY_DATES, *STUDY_CHILDREN]
-
-
 class StudyVersionSerializer(serializers.ModelSerializer):
     """One published version of a study (a row of its version history)."""
 
     study = StudyAccessionField()
+    published_by: serializers.SlugRelatedField = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True, help_text="The reviewer who published it."
+    )
     url = serializers.SerializerMethodField(help_text="This version's frozen document.")
 
     class Meta:
         model = m.StudyVersion
-        fields = ["study", "number", "published_at", "note", "url"]
+        fields = ["study", "number", "published_at", "published_by", "note", "url"]
         read_only_fields = fields
 
     def get_url(self, version: m.StudyVersion) -> str:
@@ -711,6 +332,46 @@ class StudyVersionDocumentSerializer(StudyVersionSerializer):
         read_only_fields = fields
 
 
+class FieldChangeSerializer(serializers.Serializer):
+    field = serializers.CharField(help_text="The document key.")
+    label = serializers.CharField(help_text="The key in words, in English.")  # type: ignore[assignment]
+    old = serializers.JSONField(allow_null=True, help_text="The value in the earlier version.")
+    new = serializers.JSONField(allow_null=True, help_text="The value in the later version.")
+    old_text = serializers.CharField(help_text="The earlier value in words.")
+    new_text = serializers.CharField(help_text="The later value in words.")
+    label_zh = serializers.CharField()
+    old_text_zh = serializers.CharField()
+    new_text_zh = serializers.CharField()
+
+    def to_representation(self, instance):
+        return instance  # already the document's JSON (trials.documents.diff.RowChange.as_json)
+
+
+class RowChangeSerializer(serializers.Serializer):
+    section = serializers.CharField(help_text='"study" or the document list the row is in ("outcomes" ...).')
+    section_label = serializers.CharField()
+    change = serializers.ChoiceField(choices=["added", "removed", "changed"])
+    key = serializers.CharField(allow_null=True, help_text="The row's stable key (null for the study's own fields).")
+    label = serializers.CharField(help_text="The row in words, e.g. “ALSFRS-R at 6 months · UC-MSC”.")  # type: ignore[assignment]
+    section_label_zh = serializers.CharField()
+    label_zh = serializers.CharField(help_text="The row in Chinese words.")
+    fields = FieldChangeSerializer(many=True, help_text="For changed rows: each changed key.")  # type: ignore[assignment]
+
+    def to_representation(self, instance):
+        return instance
+
+
+class VersionComparisonSerializer(serializers.Serializer):
+    """What changed from one published version to another, row by row and in words."""
+
+    study = serializers.CharField()
+    from_version = serializers.IntegerField()
+    to_version = serializers.IntegerField()
+    note = serializers.CharField(help_text="The reviewer's note on the later version: what changed, in their words.")
+    published_at = serializers.DateTimeField()
+    changes = RowChangeSerializer(many=True)
+
+
 # --- The review workflow -----------------------------------------------------------------------------
 # Inputs are validated here (shape, blanks, characters no database can store); the rules about roles,
 # states and blocking comments are the services', which the admin's buttons call too.
@@ -727,42 +388,56 @@ def _storable(value: str) -> None:
 class StudyStateSerializer(serializers.ModelSerializer):
     """Where a study stands in the review workflow: the answer of every workflow action."""
 
-    revision_of = serializers.SlugRelatedField(
-        slug_field="accession",
-        read_only=True,
-        allow_null=True,
-        help_text="For a private revision copy: the public study that publishing it replaces.",
+    is_revision = serializers.SerializerMethodField(
+        help_text="A private revision copy of the published study with this accession, at .../revision/."
     )
-    open_revision = serializers.SerializerMethodField(help_text="The accession of this study's open revision, if any.")
+    version = serializers.SerializerMethodField(help_text="The latest published version's number (null before the first).")
+    open_revision = serializers.SerializerMethodField(
+        help_text="The URL of this study's open revision, if it has one (review steps then act on the revision)."
+    )
     open_blocking_comments = serializers.SerializerMethodField(
         help_text="Unresolved blocking review comments: publishing is refused while there are any."
     )
-    url = serializers.SerializerMethodField(help_text="The study's document (visible to curators and reviewers until published).")
+    url = serializers.SerializerMethodField(help_text="The document (drafts and revisions: for curators and reviewers only).")
 
     class Meta:
         model = m.Study
         fields = [
-            "accession", "curation_state", "version", "revision_of", "open_revision", "open_blocking_comments",
+            "accession", "curation_state", "is_revision", "version", "open_revision", "open_blocking_comments",
             "retraction_reason", "published_at", "updated_at", "url",
         ]  # fmt: skip
         read_only_fields = fields
 
+    def get_is_revision(self, study: m.Study) -> bool:
+        return study.revision_of_id is not None
+
+    def get_version(self, study: m.Study) -> int | None:
+        original = study.revision_of or study
+        return original.versions.order_by("-number").values_list("number", flat=True).first()
+
     def get_open_revision(self, study: m.Study) -> str | None:
-        return study.revisions.values_list("accession", flat=True).first()
+        if study.revision_of_id is not None or not study.revisions.exists():
+            return None
+        return absolute_url(
+            self.context.get("request"), reverse("api:study-workflow-revision", kwargs={"accession": study.accession})
+        )
 
     def get_open_blocking_comments(self, study: m.Study) -> int:
         return study.review_comments.filter(blocking=True, resolved_at=None).count()
 
     def get_url(self, study: m.Study) -> str:
-        return absolute_url(self.context.get("request"), reverse("api:study-detail", kwargs={"accession": study.accession}))
+        route = "api:study-workflow-revision" if study.revision_of_id else "api:study-detail"
+        return absolute_url(self.context.get("request"), reverse(route, kwargs={"accession": study.accession}))
 
 
 class ReviewCommentSerializer(serializers.ModelSerializer):
     """A reviewer's comment on a study; an unresolved blocking one stops publication."""
 
     study = StudyAccessionField()
-    author = serializers.SlugRelatedField(slug_field="username", read_only=True)
-    resolved_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    author: serializers.SlugRelatedField = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    resolved_by: serializers.SlugRelatedField = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
 
     class Meta:
         model = m.ReviewComment
@@ -783,7 +458,7 @@ class PublishInputSerializer(serializers.Serializer):
         allow_blank=True,
         default="",
         validators=[_storable],
-        help_text="What changed, shown in the version history.",
+        help_text="What changed, shown in the version history. Required, except for a first publication.",
     )
 
 

@@ -9,8 +9,8 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
-from trials.errors import RETRY_AFTER_SECONDS
 from trials.models import Study
+from trials.views.errors import RETRY_AFTER_SECONDS
 
 logger = logging.getLogger(__name__)
 

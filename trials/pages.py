@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import cast
 from urllib.parse import urlencode
 
 from django.db.models import Count, Prefetch, QuerySet, Sum
@@ -51,7 +52,8 @@ def search_results_queryset(filterset: StudyFilterSet) -> QuerySet:
     """The filtered, ordered studies with everything a result card shows: 1 query + 3 prefetches."""
     cell_products = m.Intervention.objects.filter(kind=c.InterventionKind.CELL_PRODUCT).select_related("cell_type").order_by("pk")
     return (
-        filterset.qs.with_flags()
+        cast(m.StudyQuerySet, filterset.qs)
+        .with_flags()
         .only(*RESULT_FIELDS)
         .prefetch_related(
             Prefetch(
@@ -81,7 +83,7 @@ def summarize_products(study: m.Study) -> tuple[list[CellProductSummary], list[s
     """Distinct (cell type, donor, tissue) and distinct routes of a result's cell products (prefetched)."""
     products: dict[tuple, CellProductSummary] = {}
     routes: dict[str, str] = {}
-    for cohort in study.cohort_list:
+    for cohort in study.cohort_list:  # type: ignore[attr-defined]  # prefetched (to_attr)
         for product in cohort.cell_products:
             key = (product.cell_type_id, product.donor, product.source_tissue)
             if key not in products:
@@ -416,10 +418,11 @@ class AeTable:
 
 
 def seriousness_heading(seriousness: str) -> str:
-    return {
-        c.Seriousness.SERIOUS: _("Serious adverse events"),
-        c.Seriousness.NON_SERIOUS: _("Non-serious adverse events"),
-    }.get(seriousness, _("Adverse events of unreported seriousness"))
+    headings = {
+        c.Seriousness.SERIOUS.value: _("Serious adverse events"),
+        c.Seriousness.NON_SERIOUS.value: _("Non-serious adverse events"),
+    }
+    return headings.get(seriousness, _("Adverse events of unreported seriousness"))
 
 
 def adverse_event_tables(study: m.Study) -> list[AeTable]:

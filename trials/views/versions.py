@@ -1,26 +1,14 @@
-"""Public version history: every published version of a study, frozen, and the difference between two."""
+"""Public version history: every published version of a study, frozen, and what changed between two, in words."""
 
 from __future__ import annotations
 
 from django.http import Http404
 from django.shortcuts import get_object_or_404, render
-from django.utils.translation import gettext_lazy as _
 
-from . import models as m
-from .services import document_diff
+from trials import models as m
+from trials.documents import PARTS, changes_by_section, document_changes
+from trials.documents.words import Words, field_label, value_text
 
-# The parts of a frozen document shown as tables, in reading order.
-DOCUMENT_TABLES = [
-    ("conditions", _("Conditions")),
-    ("registry_ids", _("Registry identifiers")),
-    ("milestones", _("Regulatory milestones")),
-    ("publications", _("Publications")),
-    ("cohorts", _("Cohorts")),
-    ("interventions", _("Interventions")),
-    ("outcomes", _("Outcomes")),
-    ("adverse_events", _("Adverse events")),
-    ("sources", _("Sources and curator notes")),
-]
 HEADLINE_FIELDS = [
     "accession", "study_type", "phase", "phase_reported", "overall_status", "start_date", "completion_date",
     "enrollment", "enrollment_type", "follow_up_months", "countries", "sponsor", "institutions", "curation_state",
@@ -32,29 +20,34 @@ def _public_study(accession: str) -> m.Study:
     return get_object_or_404(m.Study.objects.public(), accession=accession)
 
 
-def _table(rows: list[dict]) -> tuple[list[str], list[list]]:
-    """Columns that hold a value in at least one row, so that empty fields do not crowd the table."""
-    columns = [key for key in (rows[0] if rows else {}) if any(row.get(key) not in (None, "", []) for row in rows)]
-    return columns, [[row.get(key) for key in columns] for row in rows]
+def _in_words(model, key: str, value, words: Words, part=None) -> str:
+    return value_text(model, key, value, words, part)
 
 
-def _display(value) -> str:
-    return ", ".join(map(str, value)) if isinstance(value, list) else str(value)
-
-
-def document_tables(document: dict) -> list[tuple[str, list[str], list[list]]]:
-    parts = dict(document)
-    parts["interventions"] = [
-        {"cohort": cohort["label"], **intervention}
-        for cohort in document.get("cohorts", [])
-        for intervention in cohort.get("interventions", [])
+def _table(part, rows: list[dict], words: Words) -> tuple[list[str], list[list[str]]]:
+    """Columns that hold a value in at least one row (so that empty fields do not crowd the table), in words."""
+    keys = [
+        key
+        for key in part.keys
+        if key not in ("key", "url", "interventions") and any(row.get(key) not in (None, "", []) for row in rows)
     ]
-    parts["cohorts"] = [{k: v for k, v in cohort.items() if k != "interventions"} for cohort in document.get("cohorts", [])]
+    if part.name == "interventions":
+        keys = ["cohort", *keys]
+    columns = [field_label(part.model, key) for key in keys]
+    return columns, [[_in_words(part.model, key, row.get(key), words, part) for key in keys] for row in rows]
+
+
+def document_tables(document: dict) -> list[tuple[str, list[str], list[list[str]]]]:
+    words = Words()
     tables = []
-    for key, label in DOCUMENT_TABLES:
-        if parts.get(key):
-            columns, rows = _table(parts[key])
-            tables.append((label, columns, rows))
+    for part in PARTS:
+        rows = document.get(part.name) or []
+        if rows:
+            tables.append((str(part.label), *_table(part, rows, words)))
+        for child in part.children:
+            child_rows = [{**row, "cohort": parent.get("label")} for parent in rows for row in parent.get(child.name) or []]
+            if child_rows:
+                tables.append((str(child.label), *_table(child, child_rows, words)))
     return tables
 
 
@@ -78,7 +71,9 @@ def study_version_detail(request, accession: str, number: int):
             "latest": latest,
             "document": document,
             "headline": [
-                (key, _display(document.get(key))) for key in HEADLINE_FIELDS if document.get(key) not in (None, "", [])
+                (field_label(m.Study, key), _in_words(m.Study, key, document.get(key), Words()))
+                for key in HEADLINE_FIELDS
+                if document.get(key) not in (None, "", [])
             ],
             "tables": document_tables(document),
         },
@@ -98,9 +93,16 @@ def study_version_compare(request, accession: str):
     versions = {v.number: v for v in study.versions.filter(number__in=[old, new])}
     if old not in versions or new not in versions:
         raise Http404
-    changes = document_diff(versions[old].document, versions[new].document)
+    changes = document_changes(versions[old].document, versions[new].document)
     return render(
         request,
         "trials/study_version_compare.html",
-        {"study": study, "numbers": numbers, "old": versions[old], "new": versions[new], "changes": changes},
+        {
+            "study": study,
+            "numbers": numbers,
+            "old": versions[old],
+            "new": versions[new],
+            "sections": changes_by_section(changes),
+            "change_count": sum(max(1, len(change.fields)) for change in changes),
+        },
     )

@@ -1,13 +1,14 @@
-"""Synthetic studies for benchmarks: realistic, deterministic, clearly marked and removable in one go.
+"""Synthetic studies for the benchmark's own database: realistic, deterministic, ordinary records.
 
-`synthetic_generate(studies=N, seed=S)` appends N published studies numbered after the last synthetic
-one, NCR-S0000001, NCR-S0000002 ... (the "NCR-S" range is allowed only with `is_synthetic`, see
-migration 0006), each with conditions, countries, cohorts and what they received, outcomes at several
-timepoints and adverse events. Study number k has the same content for the same seed however the
-numbers were split across runs. Rows are written a chunk of studies per transaction with COPY on
-PostgreSQL (executemany elsewhere); no simple-history rows or published-version snapshots are made,
-they would only double the load for data nobody curates. `synthetic_remove()` deletes every
-synthetic study, and everything hanging off it, with a few set-based DELETEs.
+`synthetic_generate(studies=N, seed=S)` appends N published studies, synthetic study k under the
+accession NCR-(1000 + k) (the curated studies stay below), each with conditions, countries, cohorts and
+what they received, outcomes at several timepoints and adverse events. Study k has the same content
+for the same seed however the numbers were split across runs. Rows are written a chunk of studies per
+transaction with COPY on PostgreSQL (executemany elsewhere); no simple-history rows or published-version
+snapshots are made, they would only double the load for data nobody curates. Nothing marks them as
+synthetic in the schema: the benchmark builds its own database (bench/run.py) and drops it to start over.
+
+    python -m bench.generate --studies 100000 --seed 0     (with the project's DATABASE_URL)
 """
 
 from __future__ import annotations
@@ -26,14 +27,17 @@ from decimal import Decimal
 from pathlib import Path
 
 from django.db import IntegrityError, connection, models, transaction
+from django.db.models.functions import Length
 
-from . import choices as c
-from . import models as m
+from trials import choices as c
+from trials import models as m
+from trials.services.accessions import accession_counter_raise, accession_number
 
-ACCESSION_PREFIX = "NCR-S"
 SOURCE_KEY_PREFIX = "synthetic-"
 CHUNK = 5000
-CURATED_DATASET = Path(__file__).resolve().parent / "data" / "curated_studies.json"
+CURATED_DATASET = Path(__file__).resolve().parents[1] / "trials" / "data" / "curated_studies.json"
+# Synthetic study k is NCR-(ACCESSION_OFFSET + k): after any curated study, and the same in every run.
+ACCESSION_OFFSET = 1000
 EPOCH = dt.datetime(2019, 1, 1, tzinfo=dt.UTC)
 
 # Tables in the order their foreign keys need; children of cohorts last.
@@ -44,7 +48,7 @@ TABLES: list[type[models.Model]] = [
 
 
 def synthetic_accession(number: int) -> str:
-    return f"{ACCESSION_PREFIX}{number:07d}"
+    return f"NCR-{ACCESSION_OFFSET + number:06d}"
 
 
 # --- What a realistic registry looks like ---------------------------------------------------------------
@@ -211,14 +215,14 @@ class Vocabulary:
 
 def ensure_vocabularies() -> None:
     """Create the curated vocabulary entries that are missing; never change existing ones."""
-    from .services import vocabulary_upsert
+    from trials.documents import vocabulary_upsert
 
     vocabularies = json.loads(CURATED_DATASET.read_text(encoding="utf-8"))["vocabularies"]
     for kind, model in (("conditions", m.Condition), ("cell_types", m.CellType), ("instruments", m.Instrument)):
         existing = set(model.objects.values_list("slug", flat=True))
         missing = [item for item in vocabularies[kind] if item["slug"] not in existing]
         if missing:
-            vocabulary_upsert(kind=kind, items=missing)
+            vocabulary_upsert(name=kind, items=missing)
 
 
 # --- One study ---------------------------------------------------------------------------------------------
@@ -493,8 +497,7 @@ def build_study(number: int, seed: int, vocab: Vocabulary) -> dict:
             for code in country_codes[:3]
         ),
         "curation_state": c.CurationState.PUBLISHED,
-        "is_synthetic": True,
-        "version": 1,
+        "edit_count": 1,
         "created_at": created,
         "updated_at": updated,
         "published_at": created + (updated - created) / 4,
@@ -872,30 +875,41 @@ def _flatten(drafts: list[dict], writer: _Writer) -> dict[type[models.Model], li
         next_id[model] = value + 1
         return value
 
+    def keyed(model, row: dict, index: int) -> dict:
+        # Row keys are unique within a study (or a cohort): the row's place in its list will do here.
+        return {**row, "key": f"r{index}"} if KEYED[model] else row
+
     for draft in drafts:
         study_id = take(m.Study)
         rows[m.Study].append({**draft["study"], "id": study_id})
         for model, key in children:
-            for row in draft[key]:
-                rows[model].append({**row, "id": take(model), "study_id": study_id})
+            for index, row in enumerate(draft[key]):
+                rows[model].append({**keyed(model, row, index), "id": take(model), "study_id": study_id})
         cohort_ids = []
-        for cohort in draft["cohorts"]:
+        for cohort_index, cohort in enumerate(draft["cohorts"]):
             cohort_id = take(m.Cohort)
             cohort_ids.append(cohort_id)
-            rows[m.Cohort].append({**cohort["row"], "id": cohort_id, "study_id": study_id})
-            for intervention in cohort["interventions"]:
-                rows[m.Intervention].append({**intervention, "id": take(m.Intervention), "cohort_id": cohort_id})
+            rows[m.Cohort].append({**cohort["row"], "key": f"r{cohort_index}", "id": cohort_id, "study_id": study_id})
+            for index, intervention in enumerate(cohort["interventions"]):
+                rows[m.Intervention].append(
+                    {**intervention, "key": f"r{index}", "id": take(m.Intervention), "cohort_id": cohort_id}
+                )
         for model, key in ((m.OutcomeMeasure, "outcomes"), (m.AdverseEvent, "adverse_events")):
-            for row in draft[key]:
+            for index, row in enumerate(draft[key]):
                 row = dict(row)
-                index = row.pop("cohort")
-                rows[model].append({**row, "id": take(model), "study_id": study_id, "cohort_id": cohort_ids[index]})
+                cohort = row.pop("cohort")
+                rows[model].append(
+                    {**row, "key": f"r{index}", "id": take(model), "study_id": study_id, "cohort_id": cohort_ids[cohort]}
+                )
     return rows
 
 
+KEYED = {model: any(field.name == "key" for field in model._meta.concrete_fields) for model in TABLES}
+
+
 def highest_synthetic_number() -> int:
-    top = m.Study.objects.filter(is_synthetic=True).aggregate(top=models.Max("accession"))["top"]
-    return int(top[len(ACCESSION_PREFIX) :]) if top else 0
+    top = m.Study.objects.records().order_by(Length("accession").desc(), "-accession").values_list("accession", flat=True).first()
+    return max(0, accession_number(top) - ACCESSION_OFFSET) if top else 0
 
 
 def _drafts(numbers: range, seed: int, vocab: Vocabulary) -> list[dict]:
@@ -926,6 +940,7 @@ def synthetic_generate(*, studies: int, seed: int = 0, progress: Callable[[str],
                         writer.write(model, rows[model])
                         written[model._meta.db_table] += len(rows[model])
                 writer.finish()
+                accession_counter_raise(ACCESSION_OFFSET + numbers[-1])
             if progress:
                 progress(f"{numbers[-1] - first + 1}/{studies} studies ({time.monotonic() - started:.0f} s)")
     finally:
@@ -941,38 +956,15 @@ def synthetic_generate(*, studies: int, seed: int = 0, progress: Callable[[str],
     return written
 
 
-# --- Removal ------------------------------------------------------------------------------------------------
+def main(argv: list[str] | None = None) -> None:
+    """The command line (bench/generate.py sets Django up first)."""
+    import argparse
 
-
-def _delete_rows(model: type[models.Model], where: str, cursor, counts: dict[str, int], depth: int = 0) -> None:
-    """DELETE rows of `model` matching `where` (SQL on its table), after whatever references them, as
-    the models' on_delete says: CASCADE recurses, SET_NULL nulls; PROTECT is left to the database."""
-    table = model._meta.db_table
-    for relation in model._meta.related_objects:
-        if relation.many_to_many or relation.related_model._meta.proxy:
-            continue
-        child = relation.related_model
-        if child._meta.db_table.startswith("trials_historical") or depth > 3:
-            continue
-        column = relation.field.column
-        child_where = f"{column} IN (SELECT id FROM {table} WHERE {where})"
-        if relation.on_delete is models.CASCADE:
-            if child is model:  # a revision copy of a synthetic study goes with it
-                child_where += f" AND NOT ({where})"
-            _delete_rows(child, child_where, cursor, counts, depth + 1)
-        elif relation.on_delete is models.SET_NULL:
-            cursor.execute(f"UPDATE {child._meta.db_table} SET {column} = NULL WHERE {child_where}")
-    cursor.execute(f"DELETE FROM {table} WHERE {where}")
-    counts[table] = counts.get(table, 0) + cursor.rowcount
-
-
-@transaction.atomic
-def synthetic_remove() -> dict[str, int]:
-    """Delete every synthetic study with all its rows, and the synthetic source documents; returns counts."""
-    counts: dict[str, int] = {}
-    true = "true" if connection.vendor == "postgresql" else "1"
-    with connection.cursor() as cursor:
-        _delete_rows(m.Study, f"is_synthetic = {true}", cursor, counts)
-        cursor.execute(f"DELETE FROM {m.Study.history.model._meta.db_table} WHERE is_synthetic = {true}")
-    m.SourceDocument.objects.filter(key__startswith=SOURCE_KEY_PREFIX, sources__isnull=True).delete()
-    return {table: n for table, n in counts.items() if n}
+    parser = argparse.ArgumentParser(description="Add N synthetic published studies to the database DATABASE_URL names.")
+    parser.add_argument("--studies", type=int, required=True)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    started = time.monotonic()
+    counts = synthetic_generate(studies=args.studies, seed=args.seed, progress=print)
+    rows = ", ".join(f"{table.removeprefix('trials_')}: {n}" for table, n in counts.items())
+    print(f"Added {args.studies} synthetic studies in {time.monotonic() - started:.1f} s ({rows}).")

@@ -1,7 +1,7 @@
 """Public pages: the evidence map (home), the faceted study search and the study page.
 
-Thin views: the queries live in `selectors` (lists) and `document_queryset` (one study with its
-children); each view builds its context and renders.
+Thin views: the queries live in `trials.pages` (lists) and `document_queryset` (one study with its
+rows); each view builds its context and renders.
 """
 
 from urllib.parse import urlencode
@@ -11,11 +11,11 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import get_script_prefix, reverse
 from django.utils.cache import patch_vary_headers
 
-from . import charts, selectors
-from .api.serializers import document_queryset
-from .choices import InterventionKind
-from .filters import StudyFilterSet
-from .models import Study
+from trials import charts, pages
+from trials.choices import InterventionKind
+from trials.documents import document_queryset
+from trials.filters import StudyFilterSet
+from trials.models import Study
 
 # The API's study list (trials/api): given the search's query string and format=csv it returns every
 # matching study, which is what "Download CSV" offers.
@@ -23,14 +23,14 @@ API_STUDIES_PATH = "api/v1/studies/"
 
 
 def home(request):
-    context = {"evidence": selectors.evidence_map(), "recent": selectors.recently_updated()}
+    context = {"evidence": pages.evidence_map(), "recent": pages.recently_updated()}
     return render(request, "trials/home.html", context)
 
 
 def study_list(request):
     # htmx swaps the results in place; a history restore (back button after a reload) needs the full page.
     partial = request.headers.get("HX-Request") == "true" and not request.headers.get("HX-History-Restore-Request")
-    pairs = selectors.canonical_pairs(request.GET)
+    pairs = pages.canonical_pairs(request.GET)
     search_url = request.path + (f"?{urlencode(pairs)}" if pairs else "")
     submitted = sorted((key, value) for key, values in request.GET.lists() for value in values)
     if not partial and submitted != sorted(pairs):
@@ -38,14 +38,14 @@ def study_list(request):
         return redirect(search_url)
 
     filterset = StudyFilterSet(request.GET, queryset=Study.objects.public())
-    paginator = Paginator(selectors.search_results_queryset(filterset), selectors.page_size(request.GET))
+    paginator = Paginator(pages.search_results_queryset(filterset), pages.page_size(request.GET))
     page = paginator.get_page(request.GET.get("page"))
     studies = list(page.object_list)
     for study in studies:
-        study.products, study.routes = selectors.summarize_products(study)
+        study.products, study.routes = pages.summarize_products(study)
 
     without_page = [pair for pair in pairs if pair[0] != "page"]
-    filters_only = [pair for pair in without_page if pair[0] not in selectors.PAGING_PARAMETERS]
+    filters_only = [pair for pair in without_page if pair[0] not in pages.PAGING_PARAMETERS]
     has_query = bool(filterset.form.cleaned_data.get("q"))
     ordering_choices = [
         (value, label) for value, label in filterset.filters["ordering"].extra["choices"] if value != "relevance" or has_query
@@ -53,16 +53,16 @@ def study_list(request):
     context = {
         "filterset": filterset,
         "form": filterset.form,
-        "facets": selectors.facets(filterset),
+        "facets": pages.facets(filterset),
         "page": page,
         "studies": studies,
-        "page_links": selectors.page_links(page, without_page),
-        "previous_url": selectors.page_url(without_page, page.number - 1) if page.has_previous() else "",
-        "next_url": selectors.page_url(without_page, page.number + 1) if page.has_next() else "",
+        "page_links": pages.page_links(page, without_page),
+        "previous_url": pages.page_url(without_page, page.number - 1) if page.has_previous() else "",
+        "next_url": pages.page_url(without_page, page.number + 1) if page.has_next() else "",
         "ordering": filterset.form.cleaned_data.get("ordering") or filterset.default_ordering(),
         "ordering_choices": ordering_choices,
         "page_size": paginator.per_page,
-        "page_sizes": selectors.PAGE_SIZES,
+        "page_sizes": pages.PAGE_SIZES,
         "has_filters": any(key != "ordering" for key, _value in filters_only),
         "csv_url": f"{get_script_prefix()}{API_STUDIES_PATH}?{urlencode([*filters_only, ('format', 'csv')])}",
         "partial": partial,
@@ -85,7 +85,7 @@ def study_detail(request, accession):
     context = {
         "study": study,
         "outcome_sections": charts.outcome_sections(list(study.outcomes.all()), follow_up_months=study.follow_up_months),
-        "ae_tables": selectors.adverse_event_tables(study),
+        "ae_tables": pages.adverse_event_tables(study),
         "api_url": reverse("api:study-detail", kwargs={"accession": study.accession}),
         "permalink": request.build_absolute_uri(study.get_absolute_url()),
     }

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from . import models as m
 
 # Child models and how their historical rows point back to the study.
-CHILD_HISTORIES = [
+CHILD_HISTORIES: list[tuple[Any, str]] = [
     (m.StudyCondition, "study_id"),
     (m.StudyCountry, "study_id"),
     (m.RegulatoryMilestone, "study_id"),
@@ -19,7 +20,7 @@ CHILD_HISTORIES = [
     (m.OutcomeMeasure, "study_id"),
     (m.AdverseEvent, "study_id"),
 ]
-IGNORED_FIELDS = ["updated_at", "version", "in_revision"]
+IGNORED_FIELDS = ["updated_at", "edit_count", "in_revision"]
 ACTIONS = {"+": "created", "~": "changed", "-": "deleted"}
 
 
@@ -35,7 +36,7 @@ class Change:
 
 def study_history(study: m.Study) -> list[Change]:
     """Newest first. One query per child model (and one for interventions), however long the history."""
-    histories = [(m.Study, m.Study.history.filter(id=study.pk))]
+    histories: list[tuple[Any, Any]] = [(m.Study, m.Study.history.filter(id=study.pk))]
     for model, key in CHILD_HISTORIES:
         histories.append((model, model.history.filter(**{key: study.pk})))
     cohort_ids = set(m.Cohort.history.filter(study_id=study.pk).values_list("id", flat=True))

@@ -1,0 +1,135 @@
+"""A study document in words, in the active language: names for slugs and codes, labels for keys, how a
+reader names a row ("ALSFRS-R at 6 months · UC-MSC"). Used by the compare page and the version pages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import models
+from django.utils.translation import get_language, ngettext
+from django.utils.translation import gettext as _
+from django_countries import countries as country_names
+
+from trials import models as m
+
+from .spec import Part, model_field
+
+
+def _is_zh() -> bool:
+    return (get_language() or "").startswith("zh")
+
+
+class Words:
+    """Names for the slugs and codes a document holds, from the vocabularies (one query each, on demand)."""
+
+    def __init__(self) -> None:
+        self._cache: dict[Any, dict[str, Any]] = {}
+
+    def entry(self, model: Any, slug_field: str, value: Any) -> Any:
+        if model not in self._cache:
+            self._cache[model] = {getattr(obj, slug_field): obj for obj in model.objects.all()}
+        return self._cache[model].get(value)
+
+    def vocabulary(self, model: Any, slug_field: str, value: Any) -> str:
+        entry = self.entry(model, slug_field, value)
+        if entry is None:
+            return str(value)
+        if isinstance(entry, m.Instrument):
+            return entry.abbreviation or entry.tr("name")
+        if isinstance(entry, m.SourceDocument):
+            return entry.title
+        return entry.tr("name")
+
+
+def _number(value: Any) -> str:
+    from trials.formatting import number
+
+    return number(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else str(value)
+
+
+def value_text(model: type[models.Model], key: str, value: Any, words: Words, part: Part | None = None) -> str:
+    """A document value as a reader reads it: choice labels, yes/no, numbers as written, names for slugs."""
+    if value is None or value == "" or value == []:
+        return "—"
+    if part is not None and key in part.vocabularies:
+        vocabulary, slug_field = part.vocabularies[key]
+        return words.vocabulary(vocabulary, slug_field, value)
+    if key == "countries":
+        return ", ".join(str(country_names.name(code) or code) for code in value)
+    if isinstance(value, bool):
+        return _("yes") if value else _("no")
+    try:
+        stored = model_field(model, key)
+    except Exception:
+        stored = None
+    if stored is not None and stored.choices:
+        return str(dict(stored.flatchoices).get(value, value))
+    if isinstance(value, list):
+        return ", ".join(map(str, value))
+    return _number(value)
+
+
+def field_label(model: type[models.Model], key: str) -> str:
+    try:
+        return str(model_field(model, key).verbose_name)
+    except Exception:
+        return {"countries": _("countries"), "cohort": _("cohort")}.get(key, key.replace("_", " "))
+
+
+def _localized(row: dict, key: str) -> str:
+    return (row.get(f"{key}_zh") if _is_zh() else None) or row.get(key) or ""
+
+
+def timepoint_words(row: dict) -> str:
+    unit_labels = {
+        "hour": lambda n: ngettext("%(n)s hour", "%(n)s hours", n),
+        "day": lambda n: ngettext("%(n)s day", "%(n)s days", n),
+        "week": lambda n: ngettext("%(n)s week", "%(n)s weeks", n),
+        "month": lambda n: ngettext("%(n)s month", "%(n)s months", n),
+        "year": lambda n: ngettext("%(n)s year", "%(n)s years", n),
+    }
+    start, end, unit = row.get("timepoint"), row.get("timepoint_to"), row.get("timepoint_unit") or ""
+    if start is None:
+        return _("at last follow-up") if row.get("is_last_follow_up") else _("time not reported")
+    label = unit_labels.get(unit)
+
+    def plural_count(value) -> int:  # ngettext counts in whole numbers: 0.5 months is plural
+        return int(abs(value)) if isinstance(value, (int, float)) and float(value).is_integer() else 2
+
+    if end is not None:
+        count = plural_count(end)
+        spelled = label(count) % {"n": f"{_number(start)}–{_number(end)}"} if label else f"{_number(start)}–{_number(end)}"
+        return _("over %(window)s") % {"window": spelled}
+    count = plural_count(start)
+    spelled = label(count) % {"n": _number(start)} if label else _number(start)
+    return _("at %(time)s") % {"time": spelled}
+
+
+def row_label(part: Part, row: dict, words: Words, cohort: str = "") -> str:
+    """How a reader names a row: "ALSFRS-R at 6 months · UC-MSC"."""
+    name = part.name
+    if name == "outcomes":
+        what = words.vocabulary(m.Instrument, "slug", row.get("instrument"))
+        detail = _localized(row, "measure_detail")
+        parts = [f"{what} ({detail})" if detail else what, timepoint_words(row)]
+        text = " ".join(parts)
+        return f"{text} · {row['cohort']}" if row.get("cohort") else text
+    if name == "adverse_events":
+        term = _localized(row, "term")
+        return f"{term} · {row['cohort']}" if row.get("cohort") else term
+    if name == "cohorts":
+        return _localized(row, "label")
+    if name == "interventions":
+        return f"{_localized(row, 'name')} · {cohort}" if cohort else _localized(row, "name")
+    if name == "registry_ids":
+        return f"{row.get('registry')} {row.get('value')}"
+    if name == "publications":
+        return _localized(row, "title")
+    if name == "milestones":
+        kind = value_text(part.model, "kind", row.get("kind"), words)
+        return " ".join(filter(None, [kind, f"({row.get('agency')})" if row.get("agency") else "", row.get("date") or ""]))
+    if name == "conditions":
+        return words.vocabulary(m.Condition, "slug", row.get("condition"))
+    if name == "sources":
+        return words.vocabulary(m.SourceDocument, "key", row.get("document"))
+    return str(row.get("key") or "")
