@@ -158,7 +158,7 @@ def _same(before: Any, after: Any) -> bool:
 
 def document_changes(old: dict, new: dict) -> list[RowChange]:
     """Every difference between two study documents, study fields first, then each part in reading order."""
-    words = Words()
+    words = Words(old, new)
     changes: list[RowChange] = []
     study_fields = []
     for key in STUDY_KEYS:

@@ -22,8 +22,20 @@ def _is_zh() -> bool:
 class Words:
     """Names for the slugs and codes a document holds, from the vocabularies (one query each, on demand)."""
 
-    def __init__(self) -> None:
+    def __init__(self, *documents: dict) -> None:
         self._cache: dict[Any, dict[str, Any]] = {}
+        # Cohorts are named by label in a document; their Chinese labels come from the documents themselves.
+        self._cohorts_zh = {
+            cohort.get("label"): cohort.get("label_zh")
+            for document in documents
+            for cohort in document.get("cohorts") or []
+            if cohort.get("label_zh")
+        }
+
+    def cohort(self, label: str | None) -> str:
+        if not label:
+            return ""
+        return (self._cohorts_zh.get(label) if _is_zh() else None) or label
 
     def entry(self, model: Any, slug_field: str, value: Any) -> Any:
         if model not in self._cache:
@@ -113,14 +125,14 @@ def row_label(part: Part, row: dict, words: Words, cohort: str = "") -> str:
         detail = _localized(row, "measure_detail")
         parts = [f"{what} ({detail})" if detail else what, timepoint_words(row)]
         text = " ".join(parts)
-        return f"{text} · {row['cohort']}" if row.get("cohort") else text
+        return f"{text} · {words.cohort(row['cohort'])}" if row.get("cohort") else text
     if name == "adverse_events":
         term = _localized(row, "term")
-        return f"{term} · {row['cohort']}" if row.get("cohort") else term
+        return f"{term} · {words.cohort(row['cohort'])}" if row.get("cohort") else term
     if name == "cohorts":
         return _localized(row, "label")
     if name == "interventions":
-        return f"{_localized(row, 'name')} · {cohort}" if cohort else _localized(row, "name")
+        return f"{_localized(row, 'name')} · {words.cohort(cohort)}" if cohort else _localized(row, "name")
     if name == "registry_ids":
         return f"{row.get('registry')} {row.get('value')}"
     if name == "publications":
