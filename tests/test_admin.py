@@ -8,6 +8,7 @@ from django.contrib.auth.models import Group, User
 from tests import factories as f
 from trials import choices as c
 from trials import models as m
+from trials.services import workflow as workflow_services
 
 
 class FormFields(HTMLParser):
@@ -323,3 +324,40 @@ def test_workflow_messages_say_what_happened_to_the_public_record(client, db):
     assert "Submit for review" in page
     assert "Workflow and published versions" in client.get(change_url(study)).content.decode()
     assert "revision started" in client.get(change_url(study)).content.decode()
+
+
+# --- the workflow's table, through the admin's buttons ------------------------------------------------
+
+ADMIN_TEXT = {"comment": "Dose per kg is missing.", "note": "Corrected the dose", "reason": "Duplicate record."}
+
+
+@pytest.mark.parametrize("role", ["curator", "reviewer"])
+@pytest.mark.parametrize("slug", list(workflow_services.TRANSITIONS_BY_SLUG))
+def test_each_step_of_the_table_through_the_admin(client, db, role, slug):
+    """Every transition shows as a button exactly when the role may take it, and a refused POST changes nothing."""
+    transition = workflow_services.TRANSITIONS_BY_SLUG[slug]
+    state = sorted(transition.sources)[0]
+    study = f.full_study(curation_state=state)
+    user = user_in(role)
+    client.force_login(user)
+    may = user.has_perm(transition.permission)
+    page = client.get(change_url(study)).content.decode()
+    assert (f"/workflow/{slug}/" in page) == may
+    response = client.post(f"/admin/trials/study/{study.pk}/workflow/{slug}/", {"text": ADMIN_TEXT.get(transition.asks, "")})
+    assert response.status_code == 302
+    steps = m.StudyTransition.objects.filter(study__accession=study.accession)
+    if may:
+        assert steps.get().action == transition.action
+    else:
+        assert not steps.exists()
+        assert m.Study.objects.get(pk=study.pk).curation_state == state
+        assert transition.permission in client.get(response.url).content.decode()  # the message names it
+
+
+def test_the_admin_refuses_self_publication(client, db):
+    study = f.full_study(curation_state=c.CurationState.DRAFT)
+    client.force_login(user_in("reviewer"))
+    client.post(f"/admin/trials/study/{study.pk}/workflow/submit/")
+    response = client.post(f"/admin/trials/study/{study.pk}/workflow/publish/", {"text": "First publication"}, follow=True)
+    assert "another reviewer publishes it" in response.content.decode()
+    assert m.Study.objects.get(pk=study.pk).curation_state == c.CurationState.IN_REVIEW

@@ -378,3 +378,17 @@ def test_the_workflow_is_in_the_openapi_schema(anon, db):
     retract = schema["paths"][f"{base}retract/"]["post"]["requestBody"]["content"]["application/json"]["schema"]
     assert retract == {"$ref": "#/components/schemas/RetractInput"}
     assert schema["components"]["schemas"]["RetractInput"]["required"] == ["reason"]
+
+
+def test_every_step_of_the_table_is_an_endpoint():
+    from trials.services.workflow import TRANSITIONS_BY_SLUG
+
+    assert set(TRANSITIONS_BY_SLUG) <= set(ACTIONS)
+
+
+def test_a_reviewer_cannot_publish_their_own_submission(reviewer, superuser):
+    study = f.full_study(curation_state=DRAFT)
+    post(reviewer, study, "submit")
+    error = error_of(post(reviewer, study, "publish", {"note": "x"}), 409)
+    assert error["code"] == "self_publication"
+    assert post(superuser, study, "publish").status_code == 200  # another reviewer
