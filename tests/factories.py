@@ -145,6 +145,59 @@ class PublicationFactory(factory.django.DjangoModelFactory):
     pmid = factory.Sequence(lambda n: str(30000000 + n))
 
 
+class OrganisationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = m.Organisation
+        django_get_or_create = ("slug",)
+
+    slug = factory.Sequence(lambda n: f"organisation-{n}")
+    name = factory.LazyAttribute(lambda o: o.slug.replace("-", " ").title())
+    kind = c.OrganisationKind.ACADEMIC
+    country = "CN"
+
+
+class StudyOrganisationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = m.StudyOrganisation
+
+    study = factory.SubFactory(StudyFactory)
+    organisation = factory.SubFactory(OrganisationFactory)
+    role = c.OrganisationRole.LEAD_SPONSOR
+
+
+class SiteFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = m.Site
+
+    study = factory.SubFactory(StudyFactory)
+    facility = factory.Sequence(lambda n: f"Hospital {n}")
+    city = "Nanjing"
+    country = "CN"
+    status = c.OverallStatus.RECRUITING
+
+
+class WithdrawalFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = m.Withdrawal
+
+    cohort = factory.SubFactory(CohortFactory)
+    reason = c.WithdrawalReason.LOST_TO_FOLLOW_UP
+    n = 1
+
+
+class BaselineMeasureFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = m.BaselineMeasure
+
+    cohort = factory.SubFactory(CohortFactory)
+    kind = c.BaselineKind.AGE
+    statistic = c.BaselineStatistic.MEAN
+    value = 52.0
+    unit = "years"
+    dispersion_type = c.BaselineDispersion.SD
+    dispersion_value = 9.5
+
+
 def full_study(**study_fields) -> m.Study:
     """A published study with one condition, a cohort with a cell product, one numeric outcome,
     one serious adverse event, a registry id and a publication."""

@@ -338,3 +338,74 @@ class OrganClass(models.TextChoices):
     SURGICAL = "surgical", _("Surgical and medical procedures")
     VASCULAR = "vascular", _("Vascular disorders")
     MULTIPLE = "multiple", _("Multiple / not classifiable (summary rows)")
+
+
+# --- eligibility, sites, organisations, participant flow and baseline (issue 13) ---
+
+
+class AgeUnit(models.TextChoices):
+    YEAR = "year", _("years")
+    MONTH = "month", _("months")
+    WEEK = "week", _("weeks")
+    DAY = "day", _("days")
+
+
+# Days per age unit, to compare a minimum and a maximum given in different units (and a patient's age).
+DAYS_PER_AGE_UNIT = {AgeUnit.YEAR: 365.25, AgeUnit.MONTH: 30.4375, AgeUnit.WEEK: 7.0, AgeUnit.DAY: 1.0}
+
+
+class EligibleSex(models.TextChoices):
+    ALL = "all", _("All")
+    FEMALE = "female", _("Female only")
+    MALE = "male", _("Male only")
+
+
+class OrganisationKind(models.TextChoices):
+    ACADEMIC = "academic", _("Academic")
+    INDUSTRY = "industry", _("Industry")
+    GOVERNMENT = "government", _("Government")
+    HOSPITAL = "hospital", _("Hospital")
+    OTHER = "other", _("Other")
+
+
+class OrganisationRole(models.TextChoices):
+    LEAD_SPONSOR = "lead_sponsor", _("Lead sponsor")
+    COLLABORATOR = "collaborator", _("Collaborator")
+
+
+class WithdrawalReason(models.TextChoices):
+    """ClinicalTrials.gov's participant-flow reasons for not completing."""
+
+    ADVERSE_EVENT = "adverse_event", _("Adverse event")
+    DEATH = "death", _("Death")
+    LACK_OF_EFFICACY = "lack_of_efficacy", _("Lack of efficacy")
+    LOST_TO_FOLLOW_UP = "lost_to_follow_up", _("Lost to follow-up")
+    PHYSICIAN_DECISION = "physician_decision", _("Physician decision")
+    PROTOCOL_VIOLATION = "protocol_violation", _("Protocol violation")
+    WITHDREW_CONSENT = "withdrew_consent", _("Withdrawal by participant")
+    OTHER = "other", _("Other")
+
+
+class BaselineKind(models.TextChoices):
+    AGE = "age", _("Age")
+    SEX = "sex", _("Sex")
+    INSTRUMENT = "instrument", _("Disease measure (instrument)")
+    OTHER = "other", _("Other")
+
+
+class BaselineStatistic(models.TextChoices):
+    MEAN = "mean", _("Mean")
+    MEDIAN = "median", _("Median")
+    COUNT = "count", _("Count of participants")
+
+
+class BaselineDispersion(models.TextChoices):
+    SD = "sd", _("Standard deviation")
+    SE = "se", _("Standard error")
+    RANGE = "range", _("Range")
+    IQR = "iqr", _("Interquartile range")
+
+
+class Sex(models.TextChoices):
+    FEMALE = "female", _("Female")
+    MALE = "male", _("Male")

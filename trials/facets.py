@@ -94,6 +94,15 @@ FACET_COUNTERS = {
     ),
     "has_results": _count_flag("has_results"),
     "has_serious_ae": _count_flag("has_serious_ae"),
+    # Sponsors and collaborators (issue 13): any role for the organisation, the lead sponsor's for the kind.
+    "organisation": lambda studies: _grouped(
+        m.StudyOrganisation.objects.filter(study__in=studies.values("pk")), "organisation__slug", "study"
+    ),
+    "sponsor_kind": lambda studies: _grouped(
+        m.StudyOrganisation.objects.filter(study__in=studies.values("pk"), role=c.OrganisationRole.LEAD_SPONSOR),
+        "organisation__kind",
+        "study",
+    ),
 }
 
 

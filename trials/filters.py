@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import math
 from typing import Any
 
 import django_filters as df
@@ -15,11 +16,13 @@ from django import forms
 from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.db import connection
 from django.db.models import Case, Exists, F, IntegerField, OuterRef, Q, QuerySet, Value, When
+from django.db.models.lookups import GreaterThanOrEqual, LessThanOrEqual
 from django.utils.translation import gettext_lazy as _
 from django_countries import countries
 
 from . import choices as c
 from . import models as m
+from .models.study import age_in_days
 
 MAX_PAGE_SIZE = 1000
 
@@ -67,6 +70,47 @@ class SlugMultipleFilter(df.MultipleChoiceFilter):
         return super().field
 
 
+class PlaceField(forms.CharField):
+    """A place from the offline gazetteer (trials.geo): a city ("Nanjing", "南京", "Cambridge, US") or "lat,lon"."""
+
+    def clean(self, value):
+        text = super().clean(value)
+        if not text:
+            return None
+        from .geo import parse_place
+
+        place = parse_place(text)
+        if place is None:
+            raise forms.ValidationError(
+                _("Unknown place “%(place)s”: give a city (e.g. Nanjing, or Cambridge, US) or latitude,longitude.")
+                % {"place": text}
+            )
+        return place
+
+
+class PlaceFilter(df.CharFilter):
+    field_class = PlaceField
+
+
+DEFAULT_RADIUS_KM = 100
+
+
+def within_km(latitude: float, longitude: float, radius: float) -> Q:
+    """Sites within `radius` km of a point: a bounding box the (geo_latitude, geo_longitude) index can
+    use, then the great-circle distance, computed alike on PostgreSQL and SQLite."""
+    from django.db.models.functions import ASin, Cos, Least, Power, Radians, Sin, Sqrt
+
+    from .geo import EARTH_RADIUS_KM
+
+    box = Q(geo_latitude__gte=latitude - radius / 111.0, geo_latitude__lte=latitude + radius / 111.0)
+    phi, lam = math.radians(latitude), math.radians(longitude)
+    haversine = Power(Sin((Radians(F("geo_latitude")) - Value(phi)) / Value(2.0)), 2) + Value(math.cos(phi)) * Cos(
+        Radians(F("geo_latitude"))
+    ) * Power(Sin((Radians(F("geo_longitude")) - Value(lam)) / Value(2.0)), 2)
+    distance = Value(2 * EARTH_RADIUS_KM) * ASin(Least(Sqrt(haversine), Value(1.0)))
+    return box & Q(GreaterThanOrEqual(Value(float(radius)), distance))
+
+
 class StudyFilterSet(df.FilterSet):
     q = df.CharFilter(label=_("Search"), method="filter_q", help_text=_("Titles, summaries, registry ids, DOI, PMID."))
     condition = SlugMultipleFilter(
@@ -98,6 +142,42 @@ class StudyFilterSet(df.FilterSet):
     )
     enrollment_min = df.NumberFilter(field_name="enrollment", lookup_expr="gte", label=_("Enrollment from"), min_value=0)
     enrollment_max = df.NumberFilter(field_name="enrollment", lookup_expr="lte", label=_("Enrollment up to"), min_value=0)
+    # Eligibility, sites and organisations (a patient's age and sex, where they live, who runs the study).
+    age = df.NumberFilter(
+        label=_("Patient's age (years)"),
+        method="filter_age",
+        min_value=0,
+        max_value=130,
+        help_text=_("Studies whose stated age range includes this age."),
+    )
+    sex = df.ChoiceFilter(
+        choices=c.Sex.choices, label=_("Patient's sex"), method="filter_sex", help_text=_("Studies that enrol this sex.")
+    )
+    healthy_volunteers = df.BooleanFilter(
+        label=_("Accepts healthy volunteers"), widget=forms.NullBooleanSelect, distinct=False
+    )
+    city = df.CharFilter(label=_("Site city"), method="filter_city", help_text=_("A city with a site, e.g. Nanjing or 南京."))
+    near = PlaceFilter(
+        label=_("Near"),
+        method="filter_near",
+        help_text=_("A city or “latitude,longitude”: studies with a site within the radius."),
+    )
+    radius_km = df.NumberFilter(
+        label=_("Radius (km)"),
+        method="filter_radius",
+        min_value=1,
+        max_value=20000,
+        help_text=_("Of “near”; %(km)s km when not given.") % {"km": DEFAULT_RADIUS_KM},
+    )
+    organisation = SlugMultipleFilter(
+        vocabulary=m.Organisation,
+        label=_("Sponsor or collaborator"),
+        method="filter_organisation",
+        help_text=_("Organisation slugs (see /api/v1/organisations/)."),
+    )
+    sponsor_kind = df.MultipleChoiceFilter(
+        choices=c.OrganisationKind.choices, label=_("Lead sponsor kind"), method="filter_sponsor_kind"
+    )
     has_results = df.BooleanFilter(label=_("Has results"), method="filter_has_results", widget=forms.NullBooleanSelect)
     has_serious_ae = df.BooleanFilter(
         label=_("Has serious adverse events"), method="filter_has_serious_ae", widget=forms.NullBooleanSelect
@@ -126,7 +206,7 @@ class StudyFilterSet(df.FilterSet):
     # Facets: name -> how to count it. Exposed for the page and the API alike.
     FACETS = [
         "condition", "cell_type", "cell_category", "source_tissue", "donor", "route", "phase", "status", "study_type",
-        "country", "instrument", "has_results", "has_serious_ae",
+        "country", "instrument", "has_results", "has_serious_ae", "organisation", "sponsor_kind",
     ]  # fmt: skip
 
     @property
@@ -146,8 +226,15 @@ class StudyFilterSet(df.FilterSet):
         value = value.strip()
         if not value:
             return queryset
+        # Sponsors and collaborators by name (either language), sites by facility or city.
+        organisations = m.StudyOrganisation.objects.filter(
+            Q(organisation__name__icontains=value) | Q(organisation__name_zh__icontains=value)
+        )
+        sites = m.Site.objects.filter(Q(facility__icontains=value) | Q(facility_zh__icontains=value) | Q(city__iexact=value))
         identifiers = Q(
-            Exists(m.RegistryIdentifier.objects.filter(study=OuterRef("pk"), value__icontains=value))
+            Exists(organisations.filter(study=OuterRef("pk")))
+            | Exists(sites.filter(study=OuterRef("pk")))
+            | Exists(m.RegistryIdentifier.objects.filter(study=OuterRef("pk"), value__icontains=value))
             | Exists(
                 m.Publication.objects.filter(Q(doi__iexact=value) | Q(pmid=value) | Q(pmcid__iexact=value), study=OuterRef("pk"))
             )
@@ -170,6 +257,8 @@ class StudyFilterSet(df.FilterSet):
                     m.Study.objects.filter(substring).values("pk").order_by(),
                     m.RegistryIdentifier.objects.filter(value__icontains=value).values("study_id").order_by(),
                     papers.values("study_id").order_by(),
+                    organisations.values("study_id").order_by(),
+                    sites.values("study_id").order_by(),
                 )
             )
             return queryset.annotate(search_rank=rank).filter(pk__in=ids)
@@ -213,6 +302,53 @@ class StudyFilterSet(df.FilterSet):
             if value
             else queryset
         )
+
+    def filter_age(self, queryset, name, value):
+        """Studies whose stated range includes the age: a bound not stated does not exclude it, but a
+        study that states neither bound is not said to include anyone."""
+        days = float(value) * c.DAYS_PER_AGE_UNIT[c.AgeUnit.YEAR]
+        above_min = Q(min_age__isnull=True) | Q(LessThanOrEqual(age_in_days("min_age"), Value(days)))
+        below_max = Q(max_age__isnull=True) | Q(GreaterThanOrEqual(age_in_days("max_age"), Value(days)))
+        stated = Q(min_age__isnull=False) | Q(max_age__isnull=False)
+        return queryset.filter(stated & above_min & below_max)
+
+    def filter_sex(self, queryset, name, value):
+        return queryset.filter(eligible_sex__in=[c.EligibleSex.ALL, value]) if value else queryset
+
+    def filter_city(self, queryset, name, value):
+        value = value.strip()
+        if not value:
+            return queryset
+        from .geo import find_city
+
+        # The gazetteer knows a city's other names (南京 is Nanjing): sites are matched under either.
+        place = find_city(value)
+        names = Q(city__iexact=value) | (Q(city__iexact=place.name, country=place.country) if place else Q())
+        return queryset.filter(Exists(m.Site.objects.filter(names, study=OuterRef("pk"))))
+
+    def filter_near(self, queryset, name, value):
+        if value is None:
+            return queryset
+        radius = self.form.cleaned_data.get("radius_km") or DEFAULT_RADIUS_KM
+        near = within_km(value.latitude, value.longitude, float(radius))
+        return queryset.filter(Exists(m.Site.objects.filter(near, study=OuterRef("pk"))))
+
+    def filter_radius(self, queryset, name, value):
+        return queryset  # read by `near`; alone it selects nothing
+
+    def filter_organisation(self, queryset, name, value):
+        if not value:
+            return queryset
+        links = m.StudyOrganisation.objects.filter(study=OuterRef("pk"), organisation__slug__in=value)
+        return queryset.filter(Exists(links))
+
+    def filter_sponsor_kind(self, queryset, name, value):
+        if not value:
+            return queryset
+        leads = m.StudyOrganisation.objects.filter(
+            study=OuterRef("pk"), role=c.OrganisationRole.LEAD_SPONSOR, organisation__kind__in=value
+        )
+        return queryset.filter(Exists(leads))
 
     def filter_start_year_min(self, queryset, name, value):
         return queryset.filter(start_date__gte=dt.date(int(value), 1, 1))

@@ -146,7 +146,12 @@ def serializer_fields(serializer_class: Any) -> list[str]:
     return list(serializer_class.Meta.fields)
 
 
-VOCABULARY_LISTS: dict[Any, str] = {m.Condition: "conditions", m.CellType: "cell-types", m.Instrument: "instruments"}
+VOCABULARY_LISTS: dict[Any, str] = {
+    m.Condition: "conditions",
+    m.CellType: "cell-types",
+    m.Instrument: "instruments",
+    m.Organisation: "organisations",
+}
 
 
 def _choice_values(filter_: df.Filter) -> list[str]:

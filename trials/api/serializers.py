@@ -243,6 +243,15 @@ class InstrumentSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class OrganisationSerializer(serializers.ModelSerializer):
+    country = serializers.CharField(source="country.code", allow_blank=True, help_text="ISO 3166-1 alpha-2 code; blank if unknown.")
+
+    class Meta:
+        model = m.Organisation
+        fields = ["slug", "name", "name_zh", "kind", "country"]
+        read_only_fields = fields
+
+
 class StudyAccessionField(serializers.SlugRelatedField):
     def __init__(self, **kwargs):
         super().__init__(slug_field="accession", read_only=True, help_text="The study's accession.", **kwargs)

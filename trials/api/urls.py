@@ -14,6 +14,7 @@ router.register(rf"studies/(?P<accession>{views.ACCESSION_REGEX})/versions", vie
 router.register("conditions", views.ConditionViewSet, basename="condition")
 router.register("cell-types", views.CellTypeViewSet, basename="cell-type")
 router.register("instruments", views.InstrumentViewSet, basename="instrument")
+router.register("organisations", views.OrganisationViewSet, basename="organisation")
 router.register("outcomes", views.OutcomeViewSet, basename="outcome")
 router.register("adverse-events", views.AdverseEventViewSet, basename="adverse-event")
 

@@ -19,6 +19,7 @@ from .spec import (
     VOCABULARIES,
     WORKFLOW_OWNED,
     Part,
+    without_private_contacts,
 )
 from .store import store_document
 from .vocabularies import vocabulary_items, vocabulary_upsert
@@ -62,4 +63,5 @@ __all__ = [
     "vocabulary_items",
     "vocabulary_upsert",
     "without_keys",
+    "without_private_contacts",
 ]

@@ -133,16 +133,37 @@ INTERVENTIONS = Part(
     vocabularies={"cell_type": (m.CellType, "slug")},
     natural=("kind", "name"),
 )  # fmt: skip
+WITHDRAWALS = Part(
+    "withdrawals",
+    m.Withdrawal,
+    ("key", "reason", "reason_detail", "reason_detail_zh", "n"),
+    label=_("Withdrawals"),
+    parent_field="cohort",
+    natural=("reason", "reason_detail"),
+)
+BASELINE_MEASURES = Part(
+    "baseline_measures",
+    m.BaselineMeasure,
+    (
+        "key", "kind", "instrument", "label", "label_zh", "category", "statistic", "value", "unit", "dispersion_type",
+        "dispersion_value", "dispersion_lower", "dispersion_upper", "n",
+    ),
+    label=_("Baseline characteristics"),
+    parent_field="cohort",
+    vocabularies={"instrument": (m.Instrument, "slug")},
+    natural=("kind", "instrument", "label", "category", "statistic"),
+)  # fmt: skip
 COHORTS = Part(
     "cohorts",
     m.Cohort,
     (
         "key", "label", "label_zh", "role", "n_enrolled", "n_analysed", "age_summary", "sex_summary", "stage",
-        "stage_zh", "injury_level", "ais_grade", "time_since_onset", "description", "description_zh", "interventions",
+        "stage_zh", "injury_level", "ais_grade", "time_since_onset", "description", "description_zh", "n_started",
+        "n_completed", "interventions", "withdrawals", "baseline_measures",
     ),
     label=_("Cohorts"),
     natural=("label",),
-    children=(INTERVENTIONS,),
+    children=(INTERVENTIONS, WITHDRAWALS, BASELINE_MEASURES),
 )  # fmt: skip
 OUTCOMES = Part(
     "outcomes",
@@ -171,17 +192,42 @@ ADVERSE_EVENTS = Part(
     label=_("Adverse events"),
     natural=("cohort", "term", "serious", "grade", "relatedness", "attributed_to"),
 )  # fmt: skip
+ORGANISATIONS = Part(
+    "organisations",
+    m.StudyOrganisation,
+    ("organisation", "role"),
+    label=_("Sponsor and collaborators"),
+    related_name="study_organisations",
+    vocabularies={"organisation": (m.Organisation, "slug")},
+    natural=("organisation",),
+)
+# Contact details of people: shown on published studies, in bulk exports only when `contact_public`.
+CONTACT_KEYS = ("contact_name", "contact_role", "contact_phone", "contact_email")
+SITES = Part(
+    "sites",
+    m.Site,
+    (
+        "key", "facility", "facility_zh", "city", "country", "status", "latitude", "longitude", *CONTACT_KEYS,
+        "contact_public",
+    ),
+    label=_("Sites and contacts"),
+    natural=("facility", "city", "country"),
+)  # fmt: skip
 
 # The study's own keys, in document order; `countries` (ISO codes) and the parts follow as placed here.
 STUDY_KEYS = (
     "accession", "title", "title_zh", "title_translated", "acronym", "brief_summary", "brief_summary_zh",
     "study_type", "phase", "phase_reported", "allocation", "masking", "control_type", "overall_status",
     "start_date", "completion_date", "enrollment", "enrollment_type", "follow_up_months", "lead_in_months",
+    "eligibility_inclusion", "eligibility_inclusion_zh", "eligibility_exclusion", "eligibility_exclusion_zh",
+    "min_age", "min_age_unit", "max_age", "max_age_unit", "eligible_sex", "healthy_volunteers",
     "sponsor", "institutions", "countries", "curation_state", "retraction_reason",
 )  # fmt: skip
 STUDY_DATES = frozenset({"start_date", "completion_date"})
-PARTS = (CONDITIONS, MILESTONES, REGISTRY_IDS, PUBLICATIONS, SOURCES, COHORTS, OUTCOMES, ADVERSE_EVENTS)
-PARTS_BY_NAME = {part.name: part for part in (*PARTS, INTERVENTIONS)}
+PARTS = (
+    CONDITIONS, ORGANISATIONS, SITES, MILESTONES, REGISTRY_IDS, PUBLICATIONS, SOURCES, COHORTS, OUTCOMES, ADVERSE_EVENTS,
+)  # fmt: skip
+PARTS_BY_NAME = {part.name: part for part in (*PARTS, *COHORTS.children)}
 # Every key a document has, in order: the study's, its parts', then what the registry adds.
 DOCUMENT_KEYS = (*STUDY_KEYS, *(part.name for part in PARTS), "version", "updated_at")
 # The study fields a document sets (its own keys less the registry's and the workflow's).
@@ -194,6 +240,16 @@ COHORT_CHILDREN = ("outcomes", "adverse_events")
 
 def cohort_key(part: Part) -> bool:
     return part.name in COHORT_CHILDREN
+
+
+def without_private_contacts(document: dict[str, Any]) -> dict[str, Any]:
+    """The document as bulk exports and unpublished pages carry it: a site's contact only when it was
+    published in a public registry."""
+    sites = [
+        site if site.get("contact_public") else {**site, **dict.fromkeys(CONTACT_KEYS, "")}
+        for site in document.get("sites") or []
+    ]
+    return {**document, "sites": sites} if "sites" in document else document
 
 
 # --- vocabularies and source documents, as export_studies writes them and import_studies reads them ---
@@ -216,6 +272,7 @@ VOCABULARIES = (
         "slug",
         ("name", "name_zh", "abbreviation", "direction", "range_min", "range_max", "unit", "description"),
     ),
+    Vocabulary("organisations", m.Organisation, "slug", ("name", "name_zh", "kind", "country")),
     Vocabulary(
         "source_documents",
         m.SourceDocument,

@@ -14,7 +14,7 @@ from django.db import models
 
 from trials import models as m
 
-from .spec import PARTS, Part, cohort_key
+from .spec import COHORT_CHILDREN, PARTS, Part, cohort_key
 from .write import ParsedDocument, ParsedRow, natural_identity
 
 
@@ -131,7 +131,7 @@ def store_document(parsed: ParsedDocument, study: m.Study, *, by=None) -> m.Stud
     matches = {part.name: store.match(part, parsed.rows[part.name], stored.get(part.name, [])) for part in PARTS}
 
     # Rows that go first; cohorts last, once no result or harm that stays points to them any more.
-    for name in ("outcomes", "adverse_events"):
+    for name in COHORT_CHILDREN:
         for row in matches[name][1]:
             store.delete(row)
     cohorts: dict[str, m.Cohort] = {}
@@ -150,7 +150,7 @@ def store_document(parsed: ParsedDocument, study: m.Study, *, by=None) -> m.Stud
     for part in PARTS:
         if part.name == "cohorts":
             continue
-        if part.name not in ("outcomes", "adverse_events"):
+        if part.name not in COHORT_CHILDREN:
             for row in matches[part.name][1]:
                 store.delete(row)
         for row, target in matches[part.name][0]:

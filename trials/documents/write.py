@@ -191,10 +191,19 @@ def _validate(instance: models.Model, path: str, errors: Errors, exclude: list[s
 
 # Fields that a model's clean() compares with others (validating those would compare with a default).
 _CROSS_FIELD_RULES: dict[str, tuple[str, ...]] = {
-    "Study": ("start_date", "completion_date", "enrollment", "enrollment_type", "overall_status", "phase", "study_type"),
+    "Study": (
+        "start_date", "completion_date", "enrollment", "enrollment_type", "overall_status", "phase", "study_type", "min_age",
+        "min_age_unit", "max_age", "max_age_unit",
+    ),
+    "Site": ("latitude", "longitude", "contact_public"),
+    "Withdrawal": ("n", "reason"),
+    "BaselineMeasure": (
+        "kind", "instrument", "statistic", "value", "category", "n", "dispersion_type", "dispersion_value",
+        "dispersion_lower", "dispersion_upper",
+    ),
     "AdverseEvent": ("n_affected", "n_at_risk", "n_events", "grade", "serious"),
     "OutcomeMeasure": ("timepoint", "timepoint_to", "value", "baseline_value", "change_value", "p_value", "p_qualifier"),
-    "Cohort": ("n_enrolled", "n_analysed"),
+    "Cohort": ("n_enrolled", "n_analysed", "n_started", "n_completed"),
     "Intervention": ("kind", "cell_type", "donor", "dose_cells_total", "dose_cells_per_kg"),
 }
 
@@ -362,6 +371,14 @@ def _cross_row_rules(rows: dict[str, list[ParsedRow]], countries: list[str], can
             errors.add(f"countries[{index}]", _("This country is listed twice."))
         seen.add(code)
     _registry_ids_free(rows["registry_ids"], study, errors)
+    _flow_rules(rows["cohorts"], errors)
+    for row in rows["sites"]:
+        country = row.values.get("country")
+        if country and str(country) not in countries:
+            errors.add(f"{row.path}.country", _("Add this site's country to the study's countries."))
+    leads = [row for row in rows["organisations"] if row.values.get("role") == c.OrganisationRole.LEAD_SPONSOR]
+    for row in leads[1:]:
+        errors.add(f"{row.path}.role", _("A study has one lead sponsor; list the others as collaborators."))
     lead_in = candidate.lead_in_months
     for row in rows["outcomes"]:
         months = _months(row.values.get("timepoint"), row.values.get("timepoint_unit", ""))
@@ -377,6 +394,37 @@ def _cross_row_rules(rows: dict[str, list[ParsedRow]], countries: list[str], can
                 _("This time lies %(months)s months before treatment, beyond the study's %(lead_in)s month lead-in.")
                 % {"months": f"{-months:g}", "lead_in": lead_in},
             )
+
+
+def _flow_rules(cohorts: list[ParsedRow], errors: Errors) -> None:
+    """A cohort's flow adds up: those who completed and those who withdrew are among those who started,
+    and its baseline counts (women and men, participants per AIS grade) are among its participants."""
+    for cohort in cohorts:
+        started = cohort.values.get("n_started")
+        completed = cohort.values.get("n_completed") or 0
+        withdrawals = cohort.children.get("withdrawals", [])
+        withdrawn = sum(row.values.get("n") or 0 for row in withdrawals)
+        if withdrawals and started is None:
+            errors.add(f"{cohort.path}.n_started", _("Give how many started when listing withdrawals."))
+        elif started is not None and completed + withdrawn > started:
+            errors.add(
+                f"{cohort.path}.n_started",
+                _("%(completed)s completed and %(withdrawn)s withdrawn are more than the %(started)s who started.")
+                % {"completed": completed, "withdrawn": withdrawn, "started": started},
+            )
+        participants = started if started is not None else cohort.values.get("n_enrolled")
+        groups: dict[tuple, float] = {}
+        for row in cohort.children.get("baseline_measures", []):
+            if row.values.get("statistic") != c.BaselineStatistic.COUNT:
+                continue
+            instrument = row.values.get("instrument")
+            group = (row.values.get("kind"), getattr(instrument, "pk", None), row.values.get("label"))
+            groups[group] = groups.get(group, 0) + float(row.values.get("value") or 0)
+            if participants is not None and groups[group] > participants:
+                errors.add(
+                    f"{row.path}.value",
+                    _("These counts add up to more than the cohort's %(n)s participants.") % {"n": participants},
+                )
 
 
 def _unique(rows: list[ParsedRow], part: Part, errors: Errors) -> None:

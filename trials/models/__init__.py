@@ -6,6 +6,7 @@ message keyed by the field, so the admin, `import_studies` and the API report it
 """
 
 from .arms import Cohort, Intervention
+from .clinic import BaselineMeasure, Site, StudyOrganisation, Withdrawal
 from .base import (
     Localized,
     constraint_name,
@@ -37,13 +38,14 @@ from .study import (
     StudyCountry,
     StudyQuerySet,
 )
-from .vocabularies import CellType, Condition, Instrument, SourceDocument
+from .vocabularies import CellType, Condition, Instrument, Organisation, SourceDocument
 from .workflow import ReviewComment, StudyTransition, StudyVersion
 
 __all__ = [
     "ON_SCALE_STATISTICS",
     "AccessionCounter",
     "AdverseEvent",
+    "BaselineMeasure",
     "CellType",
     "Cohort",
     "CohortInStudyMixin",
@@ -51,20 +53,24 @@ __all__ = [
     "Instrument",
     "Intervention",
     "Localized",
+    "Organisation",
     "OutcomeMeasure",
     "Publication",
     "RegistryIdentifier",
     "RegulatoryMilestone",
     "ReviewComment",
     "RowExists",
+    "Site",
     "Source",
     "SourceDocument",
     "Study",
     "StudyCondition",
     "StudyCountry",
+    "StudyOrganisation",
     "StudyQuerySet",
     "StudyTransition",
     "StudyVersion",
+    "Withdrawal",
     "constraint_name",
     "expected_change_sign",
     "format_partial_date",

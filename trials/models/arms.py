@@ -24,6 +24,9 @@ class Cohort(models.Model):
     role = models.CharField(_("role"), max_length=20, choices=c.CohortRole.choices)
     n_enrolled = models.PositiveIntegerField(_("enrolled"), null=True, blank=True)
     n_analysed = models.PositiveIntegerField(_("analysed"), null=True, blank=True)
+    # Participant flow as ClinicalTrials.gov results carry it; withdrawals and their reasons are rows (Withdrawal).
+    n_started = models.PositiveIntegerField(_("started"), null=True, blank=True, help_text=_("Blank when not reported."))
+    n_completed = models.PositiveIntegerField(_("completed"), null=True, blank=True, help_text=_("Blank when not reported."))
     age_summary = models.CharField(_("age"), max_length=120, blank=True)
     sex_summary = models.CharField(_("sex"), max_length=120, blank=True)
     stage = models.CharField(_("disease stage / severity"), max_length=300, blank=True)
@@ -49,14 +52,25 @@ class Cohort(models.Model):
                 condition=Q(n_analysed__isnull=True) | Q(n_enrolled__isnull=True) | Q(n_analysed__lte=F("n_enrolled")),
                 name=constraint_name("analysed_within_enrolled"),
             ),
+            models.CheckConstraint(
+                condition=Q(n_completed__isnull=True) | Q(n_started__isnull=False, n_completed__lte=F("n_started")),
+                name=constraint_name("completed_within_started"),
+            ),
         ]
 
     def __str__(self) -> str:
         return self.label
 
     def clean(self) -> None:
+        errors: dict = {}
         if self.n_analysed is not None and self.n_enrolled is not None and self.n_analysed > self.n_enrolled:
-            raise ValidationError({"n_analysed": _("More participants analysed than enrolled.")})
+            errors["n_analysed"] = _("More participants analysed than enrolled.")
+        if self.n_completed is not None and self.n_started is None:
+            errors["n_started"] = _("Give how many started when giving how many completed.")
+        elif self.n_completed is not None and self.n_started is not None and self.n_completed > self.n_started:
+            errors["n_completed"] = _("More participants completed than started.")
+        if errors:
+            raise ValidationError(errors)
 
 
 class Intervention(models.Model):

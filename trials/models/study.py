@@ -5,7 +5,8 @@ from __future__ import annotations
 from django.contrib.postgres.search import SearchVectorField
 from django.core.exceptions import EmptyResultSet, ValidationError
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import Case, F, FloatField, Q, Value, When
+from django.db.models.lookups import LessThanOrEqual
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_countries.fields import CountryField
@@ -32,6 +33,14 @@ from .base import (
     row_key_field,
 )
 from .vocabularies import Condition, SourceDocument
+
+
+def age_in_days(field: str) -> Case:
+    """An age bound in days, whatever its unit: a minimum in years and a maximum in months compare."""
+    return Case(
+        *[When(**{f"{field}_unit": unit}, then=F(field) * Value(days)) for unit, days in c.DAYS_PER_AGE_UNIT.items()],
+        output_field=FloatField(),
+    )
 
 
 class StudyQuerySet(models.QuerySet):
@@ -109,6 +118,21 @@ class Study(Localized, models.Model):
         null=True,
         blank=True,
         help_text=_("An observation period before the first treatment; outcomes may carry negative times only within it."),
+    )
+    # Eligibility, as registries state it: criteria as text, the age range with its unit (blank: not stated).
+    eligibility_inclusion = models.TextField(_("inclusion criteria"), blank=True)
+    eligibility_inclusion_zh = models.TextField(_("Chinese inclusion criteria"), blank=True)
+    eligibility_exclusion = models.TextField(_("exclusion criteria"), blank=True)
+    eligibility_exclusion_zh = models.TextField(_("Chinese exclusion criteria"), blank=True)
+    min_age = models.PositiveSmallIntegerField(_("minimum age"), null=True, blank=True, help_text=_("Blank when not stated."))
+    min_age_unit = models.CharField(_("minimum age unit"), max_length=5, choices=c.AgeUnit.choices, blank=True)
+    max_age = models.PositiveSmallIntegerField(_("maximum age"), null=True, blank=True, help_text=_("Blank when not stated."))
+    max_age_unit = models.CharField(_("maximum age unit"), max_length=5, choices=c.AgeUnit.choices, blank=True)
+    eligible_sex = models.CharField(
+        _("sex eligible"), max_length=6, choices=c.EligibleSex.choices, blank=True, help_text=_("Blank when not stated.")
+    )
+    healthy_volunteers = models.BooleanField(
+        _("accepts healthy volunteers"), null=True, blank=True, help_text=_("Blank when not stated.")
     )
     sponsor = models.CharField(_("sponsor"), max_length=300, blank=True)
     institutions = models.TextField(_("institutions"), blank=True, help_text=_("One per line."))
@@ -191,6 +215,20 @@ class Study(Localized, models.Model):
                 condition=~Q(overall_status=c.OverallStatus.NOT_YET_RECRUITING) | ~Q(enrollment_type=c.EnrollmentType.ACTUAL),
                 name=constraint_name("not_yet_recruiting_anticipated"),
             ),
+            models.CheckConstraint(
+                condition=Q(min_age__isnull=True, min_age_unit="") | (Q(min_age__isnull=False) & ~Q(min_age_unit="")),
+                name=constraint_name("min_age_unit"),
+            ),
+            models.CheckConstraint(
+                condition=Q(max_age__isnull=True, max_age_unit="") | (Q(max_age__isnull=False) & ~Q(max_age_unit="")),
+                name=constraint_name("max_age_unit"),
+            ),
+            models.CheckConstraint(
+                condition=Q(min_age__isnull=True)
+                | Q(max_age__isnull=True)
+                | Q(LessThanOrEqual(age_in_days("min_age"), age_in_days("max_age"))),
+                name=constraint_name("age_range_ordered"),
+            ),
             models.CheckConstraint(condition=Q(accession__regex=r"^NCR-[0-9]{6,8}$"), name=constraint_name("accession_format")),
             models.UniqueConstraint(
                 fields=["accession"], condition=Q(revision_of__isnull=True), name=constraint_name("accession_unique")
@@ -236,6 +274,13 @@ class Study(Localized, models.Model):
             errors.setdefault("enrollment", _("A withdrawn study enrolled nobody: its actual enrollment is 0."))
         if status == c.OverallStatus.NOT_YET_RECRUITING and self.enrollment_type == c.EnrollmentType.ACTUAL:
             errors.setdefault("enrollment_type", _("A study not yet recruiting has an anticipated enrollment only."))
+        for bound in ("min_age", "max_age"):
+            if getattr(self, bound) is not None and not getattr(self, f"{bound}_unit"):
+                errors[f"{bound}_unit"] = _("Say whether the age is in years, months, weeks or days.")
+            if getattr(self, bound) is None and getattr(self, f"{bound}_unit"):
+                errors[bound] = _("A unit is set but the age is missing.")
+        if self.min_age_days is not None and self.max_age_days is not None and self.min_age_days > self.max_age_days:
+            errors["max_age"] = _("The maximum age is below the minimum age.")
         if self.lead_in_months is not None and self.lead_in_months <= 0:
             errors["lead_in_months"] = _("A lead-in lasts more than 0 months (leave it blank when there is none).")
         if self.study_type != c.StudyType.INTERVENTIONAL and self.phase not in ("", c.Phase.NOT_APPLICABLE):
@@ -249,6 +294,20 @@ class Study(Localized, models.Model):
     def normalize_dates(self) -> None:
         self.start_date = period_start(self.start_date, self.start_date_precision)
         self.completion_date = period_end(self.completion_date, self.completion_date_precision)
+
+    def _age_days(self, bound: str) -> float | None:
+        value, unit = getattr(self, bound), getattr(self, f"{bound}_unit")
+        if value is None or unit not in c.DAYS_PER_AGE_UNIT:
+            return None
+        return value * c.DAYS_PER_AGE_UNIT[c.AgeUnit(unit)]
+
+    @property
+    def min_age_days(self) -> float | None:
+        return self._age_days("min_age")
+
+    @property
+    def max_age_days(self) -> float | None:
+        return self._age_days("max_age")
 
     @property
     def start_display(self) -> str:

@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
+from django_countries.fields import CountryField
 
 from trials import choices as c
 from trials.validators import validate_cell_ontology_id, validate_mesh_id
@@ -114,3 +115,21 @@ class SourceDocument(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+class Organisation(Localized, models.Model):
+    """A sponsor or collaborator of studies (a university, company, hospital, agency), named once."""
+
+    slug = models.SlugField(max_length=80, unique=True)
+    name = models.CharField(_("name"), max_length=300, unique=True)
+    name_zh = models.CharField(_("Chinese name"), max_length=300, blank=True)
+    kind = models.CharField(_("kind"), max_length=12, choices=c.OrganisationKind.choices)
+    country = CountryField(_("country"), blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("organisation")
+        constraints = [models.CheckConstraint(condition=~Q(name=""), name=constraint_name("name_present"))]
+
+    def __str__(self) -> str:
+        return self.name

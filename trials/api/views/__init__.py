@@ -13,6 +13,7 @@ from .lists import (
     CellTypeViewSet,
     ConditionViewSet,
     InstrumentViewSet,
+    OrganisationViewSet,
     OutcomeViewSet,
 )
 from .studies import StudyVersionViewSet, StudyViewSet
@@ -26,6 +27,7 @@ __all__ = [
     "CellTypeViewSet",
     "ConditionViewSet",
     "InstrumentViewSet",
+    "OrganisationViewSet",
     "OutcomeViewSet",
     "StudyVersionViewSet",
     "StudyViewSet",

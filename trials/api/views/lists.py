@@ -25,6 +25,7 @@ from ..serializers import (
     CellTypeSerializer,
     ConditionSerializer,
     InstrumentSerializer,
+    OrganisationSerializer,
     OutcomeRowSerializer,
 )
 from .base import ApiMixin, RegistryListMixin, StudyRowsFingerprintMixin, api_version
@@ -62,6 +63,18 @@ class InstrumentViewSet(VocabularyViewSet):
     queryset = m.Instrument.objects.order_by("name")
     serializer_class = InstrumentSerializer
     csv_name = "instruments"
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="Sponsors and collaborators",
+        parameters=[*openapi.list_parameters(OrganisationSerializer), openapi.CONDITIONAL_READ],
+    )
+)
+class OrganisationViewSet(VocabularyViewSet):
+    queryset = m.Organisation.objects.order_by("name")
+    serializer_class = OrganisationSerializer
+    csv_name = "organisations"
 
 
 @extend_schema_view(
@@ -140,6 +153,7 @@ class ApiRootView(ApiMixin, APIView):
         "conditions": "api:condition-list",
         "cell_types": "api:cell-type-list",
         "instruments": "api:instrument-list",
+        "organisations": "api:organisation-list",
         "outcomes": "api:outcome-list",
         "adverse_events": "api:adverse-event-list",
         "version": "api:version",
