@@ -168,7 +168,10 @@ def test_filter_value_matching_no_study_finds_none(client, registry, query):
 
 
 def test_every_filter_is_tested():
-    tested = {re.split(r"[=&]", query)[0] for query, _ in FINDS} | {re.split(r"[=&]", q)[0] for q in FINDS_NOTHING}
+    from tests.test_clinic_filters import CLINIC_FINDS, CLINIC_FINDS_NOTHING
+
+    queries = [*(query for query, _ in FINDS + CLINIC_FINDS), *FINDS_NOTHING, *CLINIC_FINDS_NOTHING]
+    tested = {re.split(r"[=&]", query)[0] for query in queries}
     assert tested == set(StudyFilterSet.base_filters) - {"ordering"}
 
 
