@@ -62,7 +62,7 @@ def retracted_study(**fields):
 # --- Search page -----------------------------------------------------------------------------------
 
 
-SEARCH_PAGE = 12 + other_facets()
+SEARCH_PAGE = 13 + other_facets()
 # 1 COUNT of the matching studies
 # 2 the page of studies (has_results / has_serious_ae as EXISTS subqueries)
 # 3 their conditions (JOIN condition)
@@ -71,7 +71,7 @@ SEARCH_PAGE = 12 + other_facets()
 # 6-8 condition facet: the hierarchy, the slugs, one aggregate over every condition
 # the other 12 facets: cell type, cell category, source tissue, donor, route, phase, status, study type,
 #   country, instrument, has results, has serious adverse events (tests/query_counts.py)
-# 9-12 the options' labels: conditions, countries named by public studies, cell types, instruments
+# 9-13 the options' labels: conditions, countries named by public studies, cell types, instruments, organisations
 
 SEARCH_PAGE_FILTERED = SEARCH_PAGE + 8 + other_facets(selected_from_groups=1) - other_facets()
 # ?condition=…&cell_type=…: the page's FilterSet validates both slugs against their vocabularies (2)
@@ -335,11 +335,12 @@ def test_chinese_free_text_search(client):
 # --- Study page ------------------------------------------------------------------------------------
 
 
-STUDY_PAGE = 11
+STUDY_PAGE = 15
 # 1 the study
-# 2-11 its children, each list once: conditions (+condition), countries, milestones, registry ids,
-#      publications, sources (+document), cohorts, interventions (+cell type), outcomes (+instrument,
-#      cohort), adverse events (+cohort)
+# 2-15 its children, each list once: conditions (+condition), sponsors and collaborators (+organisation),
+#      sites, countries, milestones, registry ids, publications, sources (+document), cohorts, interventions
+#      (+cell type), withdrawals, baseline measures (+instrument), outcomes (+instrument, cohort), adverse
+#      events (+cohort)
 
 
 def grow(study: m.Study, cohorts: int) -> None:

@@ -228,6 +228,7 @@ def facets(filterset: StudyFilterSet) -> list[Facet]:
     conditions = condition_tree(list(m.Condition.objects.only("pk", "slug", "name", "name_zh", "parent_id")))
     cell_types = m.CellType.objects.only("slug", "name", "name_zh")
     instruments = m.Instrument.objects.only("slug", "name", "name_zh", "abbreviation")
+    organisations = m.Organisation.objects.only("slug", "name", "name_zh")
     public_countries = set(
         m.StudyCountry.objects.filter(study__in=m.Study.objects.public()).values_list("country", flat=True).distinct()
     ) | set(data.getlist("country"))
@@ -249,6 +250,8 @@ def facets(filterset: StudyFilterSet) -> list[Facet]:
         build("instrument", [(i.slug, instrument_label(i), 0) for i in instruments]),
         flag("has_results"),
         flag("has_serious_ae"),
+        build("organisation", [(org.slug, org.tr("name"), 0) for org in organisations]),
+        from_choices("sponsor_kind"),
     ]
 
 

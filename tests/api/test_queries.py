@@ -17,9 +17,10 @@ SUMMARY_LIST = 6
 # 5 their cohorts
 # 6 the cohorts' cell products (JOIN cell type)
 
-DOCUMENT_PREFETCHES = 10
-# study_conditions (+condition), countries, milestones, registry_ids, publications, sources (+document),
-# cohorts, interventions (+cell type), outcomes (+instrument, cohort), adverse_events (+cohort)
+DOCUMENT_PREFETCHES = 14
+# study_conditions (+condition), study_organisations (+organisation), sites, countries, milestones,
+# registry_ids, publications, sources (+document), cohorts, interventions (+cell type), withdrawals,
+# baseline_measures (+instrument), outcomes (+instrument, cohort), adverse_events (+cohort)
 
 ROW_LIST = 2
 # 1 COUNT of the rows of the matching public studies
@@ -71,7 +72,7 @@ def test_study_detail_not_modified(anon, studies, django_assert_num_queries):
 def test_facets(anon, studies, django_assert_num_queries):
     # The COUNT of matching studies: the condition filter validates its slugs against the vocabulary,
     # reads the condition closure and the slugs' ids (3), then counts (1).
-    # Each facet is counted under the *other* filters: the 12 facets other than condition share one set,
+    # Each facet is counted under the *other* filters: the 14 facets other than condition share one set,
     # whose condition filter reads the closure and the slug ids again (2), and are counted over it
     # (tests/query_counts.py); the condition facet: closure, slugs, one aggregate (3).
     with django_assert_num_queries(4 + 2 + other_facets() + 3):

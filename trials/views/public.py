@@ -11,6 +11,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import get_script_prefix, reverse
 from django.utils.cache import patch_vary_headers
 
+from trials.clinic import clinic_context
 from trials import charts, pages
 from trials.choices import InterventionKind
 from trials.documents import document_queryset
@@ -88,5 +89,6 @@ def study_detail(request, accession):
         "ae_tables": pages.adverse_event_tables(study),
         "api_url": reverse("api:study-detail", kwargs={"accession": study.accession}),
         "permalink": request.build_absolute_uri(study.get_absolute_url()),
+        "clinic": clinic_context(study),
     }
     return render(request, "trials/study_detail.html", context)
