@@ -28,6 +28,7 @@ from pathlib import Path
 
 from django.db import IntegrityError, connection, models, transaction
 from django.db.models.functions import Length
+from django.utils.text import slugify
 
 from trials import choices as c
 from trials import models as m
@@ -43,7 +44,8 @@ EPOCH = dt.datetime(2019, 1, 1, tzinfo=dt.UTC)
 # Tables in the order their foreign keys need; children of cohorts last.
 TABLES: list[type[models.Model]] = [
     m.Study, m.StudyCondition, m.StudyCountry, m.RegulatoryMilestone, m.RegistryIdentifier, m.Publication,
-    m.Source, m.Cohort, m.Intervention, m.OutcomeMeasure, m.AdverseEvent,
+    m.Source, m.Cohort, m.Intervention, m.OutcomeMeasure, m.AdverseEvent, m.StudyOrganisation, m.Site,
+    m.Withdrawal, m.BaselineMeasure,
 ]  # fmt: skip
 
 
@@ -191,6 +193,7 @@ class Vocabulary:
     instruments: dict[str, m.Instrument]
     documents: dict[str, int]  # language -> synthetic source document id
     condition_weights: dict[str, float]
+    organisations: dict[str, list[int]]  # kind -> synthetic organisation ids
 
     @classmethod
     def load(cls) -> Vocabulary:
@@ -210,7 +213,129 @@ class Vocabulary:
             instruments={o.slug: o for o in m.Instrument.objects.all()},
             documents=documents,
             condition_weights={slug: weight for slug, (weight, _group) in CONDITIONS.items() if slug in conditions},
+            organisations=synthetic_organisations(),
         )
+
+
+# Sponsors: ClinicalTrials.gov's cell-therapy trials in neurology are mostly led by universities and
+# hospitals, a fifth by industry, a few by governments.
+SPONSOR_KINDS = {"academic": 45, "hospital": 30, "industry": 20, "government": 3, "other": 2}
+COMPANIES = ["NeuroCell Biotech", "Stemedica", "CellGenix Therapeutics", "BrainStorm Bio", "Regenerex",
+             "Hope Stem Cell Co.", "Sino Cell Therapeutics", "Nuo Bio", "Medipost Labs", "Athersys-like Bio"]  # fmt: skip
+AGENCIES = ["National Health Commission", "National Institutes of Health", "Ministry of Science and Technology"]
+WITHDRAWAL_REASONS = {"lost_to_follow_up": 40, "withdrew_consent": 25, "adverse_event": 12, "death": 10,
+                      "physician_decision": 6, "lack_of_efficacy": 4, "protocol_violation": 3}  # fmt: skip
+# Baselines a study of each group reports, beside age and sex: (instrument, mean, SD, unit).
+GROUP_BASELINES = {"als": ("alsfrs-r", 37, 6, "points"), "ms": ("edss", 6, 1, "points"), "stroke": ("nihss", 12, 4, "points")}
+
+
+def synthetic_organisations() -> dict[str, list[int]]:
+    """The synthetic sponsors (per city a university and a hospital, some companies and agencies),
+    created once; their ids by kind."""
+    wanted = []
+    for code, cities in CITIES.items():
+        for city in cities:
+            wanted.append((f"{city} University", "academic", code))
+            wanted.append((f"{city} People's Hospital", "hospital", code))
+    wanted += [(name, "industry", "CN" if i % 2 else "US") for i, name in enumerate(COMPANIES)]
+    wanted += [(name, "government", "CN" if i == 0 else "US") for i, name in enumerate(AGENCIES)]
+    wanted.append(("Patient foundation for neurological repair", "other", "US"))
+    existing = set(m.Organisation.objects.filter(slug__startswith=SOURCE_KEY_PREFIX).values_list("slug", flat=True))
+    m.Organisation.objects.bulk_create(
+        m.Organisation(slug=slug, name=f"{name} (synthetic)", kind=kind, country=code)
+        for name, kind, code in wanted
+        if (slug := f"{SOURCE_KEY_PREFIX}{slugify(name)}") not in existing
+    )
+    ids: dict[str, list[int]] = {}
+    for pk, kind in m.Organisation.objects.filter(slug__startswith=SOURCE_KEY_PREFIX).order_by("pk").values_list("pk", "kind"):
+        ids.setdefault(kind, []).append(pk)
+    return ids
+
+
+@functools.cache
+def city_coordinates(city: str, country: str) -> tuple[float | None, float | None]:
+    from trials.geo import find_city
+
+    place = find_city(city, country)
+    return (place.latitude, place.longitude) if place else (None, None)
+
+
+def clinic_rows(rng: random.Random, *, vocab: Vocabulary, group: str, status: str, country_codes: list[str],
+                cohorts: list[dict], completed: bool, interventional: bool, large: bool) -> dict:
+    """Eligibility, sponsor and collaborators, sites with contacts, participant flow and baselines, in
+    proportions like ClinicalTrials.gov's neurological cell-therapy records."""  # fmt: skip
+    eligibility: dict = {}
+    if rng.random() < (0.85 if interventional else 0.5):
+        child = group == "cp"
+        eligibility.update(min_age=6 if child else 18, min_age_unit="month" if child else "year")
+        if rng.random() < 0.75:
+            eligibility.update(max_age=12 if child else rng.choice([60, 65, 70, 75, 80]), max_age_unit="year")
+        eligibility["eligible_sex"] = pick(rng, {"all": 95, "female": 2, "male": 3})
+        eligibility["healthy_volunteers"] = rng.random() < 0.02
+        if rng.random() < 0.6:
+            eligibility["eligibility_inclusion"] = "Diagnosis confirmed by a neurologist; stable medication for 3 months."
+            eligibility["eligibility_exclusion"] = "Active malignancy; pregnancy; participation in another cell therapy trial."
+    kind = pick(rng, SPONSOR_KINDS)
+    lead = rng.choice(vocab.organisations[kind])
+    organisations = [{"organisation_id": lead, "role": "lead_sponsor"}]
+    for _ in range(rng.choice([0, 0, 0, 1, 1, 2])):
+        other = rng.choice(vocab.organisations[pick(rng, SPONSOR_KINDS)])
+        if other not in {row["organisation_id"] for row in organisations}:
+            organisations.append({"organisation_id": other, "role": "collaborator"})
+    sites = []
+    n_sites = rng.randint(8, 20) if large else 1 if rng.random() < 0.6 else rng.randint(2, 5)
+    for index in range(n_sites):
+        code = country_codes[index % len(country_codes)]
+        city = rng.choice(CITIES.get(code, [""])) if code in CITIES else ""
+        latitude, longitude = city_coordinates(city, code) if city else (None, None)
+        site = {
+            "facility": rng.choice(INSTITUTION_KINDS).format(city=city or code),
+            "city": city,
+            "country": code,
+            "status": status if status != "UNKNOWN" or rng.random() < 0.5 else "UNKNOWN",
+            "geo_latitude": latitude,
+            "geo_longitude": longitude,
+        }
+        if rng.random() < 0.5:  # half the sites publish a contact, most in a public registry
+            site.update(contact_name=f"Dr {rng.choice(SURNAMES)}", contact_role="Study coordinator",
+                        contact_email=f"trial{index}@example.org", contact_public=rng.random() < 0.7)  # fmt: skip
+        sites.append(site)
+    withdrawals: list[list[dict]] = []
+    baselines: list[list[dict]] = []
+    for cohort in cohorts:
+        row, cohort_withdrawals, cohort_baselines = cohort["row"], [], []
+        if completed and row["n_analysed"] is not None:
+            started, done = row["n_enrolled"], row["n_analysed"]
+            row["n_started"], row["n_completed"] = started, done
+            left = started - done
+            while left > 0:
+                n = rng.randint(1, left)
+                cohort_withdrawals.append({"reason": pick(rng, WITHDRAWAL_REASONS), "n": n})
+                left -= n
+            women = round(started * rng.uniform(0.2, 0.6))
+            age = rng.randint(3, 10) if group == "cp" else rng.randint(35, 65)
+            cohort_baselines += [
+                {"kind": "age", "statistic": "mean", "value": float(age), "unit": "years", "dispersion_type": "sd",
+                 "dispersion_value": round(rng.uniform(2, 12), 1)},
+                {"kind": "sex", "statistic": "count", "category": "female", "value": float(women)},
+                {"kind": "sex", "statistic": "count", "category": "male", "value": float(started - women)},
+            ]  # fmt: skip
+            if group in GROUP_BASELINES and GROUP_BASELINES[group][0] in vocab.instruments:
+                slug, mean, sd, unit = GROUP_BASELINES[group]
+                cohort_baselines.append({"kind": "instrument", "instrument_id": vocab.instruments[slug].pk, "statistic": "mean",
+                                         "value": round(rng.gauss(mean, sd / 2), 1), "unit": unit, "dispersion_type": "sd",
+                                         "dispersion_value": float(sd)})  # fmt: skip
+            if group == "sci" and "ais-grade" in vocab.instruments:
+                left = started
+                for grade in "ABC":
+                    n = left if grade == "C" else rng.randint(0, left)
+                    left -= n
+                    cohort_baselines.append({"kind": "instrument", "instrument_id": vocab.instruments["ais-grade"].pk,
+                                             "statistic": "count", "category": grade, "value": float(n)})  # fmt: skip
+        withdrawals.append(cohort_withdrawals)
+        baselines.append(cohort_baselines)
+    return {"eligibility": eligibility, "organisations": organisations, "sites": sites, "withdrawals": withdrawals,
+            "baselines": baselines}  # fmt: skip
 
 
 def ensure_vocabularies() -> None:
@@ -537,7 +662,14 @@ def build_study(number: int, seed: int, vocab: Vocabulary) -> dict:
                     "reference": f"CXSL{year % 100:02d}{number % 100000:05d}",
                 }
             )
+    clinic = clinic_rows(rng, vocab=vocab, group=group, status=status, country_codes=country_codes, cohorts=cohorts,
+                         completed=completed, interventional=interventional, large=large)  # fmt: skip
+    study.update(clinic["eligibility"])
     return {
+        "organisations": clinic["organisations"],
+        "sites": clinic["sites"],
+        "withdrawals": clinic["withdrawals"],
+        "baselines": clinic["baselines"],
         "study": study,
         "conditions": [
             {"condition_id": vocab.conditions[s].pk, "detail": stage if i == 0 else ""} for i, s in enumerate(condition_slugs)
@@ -868,6 +1000,8 @@ def _flatten(drafts: list[dict], writer: _Writer) -> dict[type[models.Model], li
         (m.RegistryIdentifier, "registry_ids"),
         (m.Publication, "publications"),
         (m.Source, "sources"),
+        (m.StudyOrganisation, "organisations"),
+        (m.Site, "sites"),
     ]
 
     def take(model) -> int:
@@ -894,6 +1028,9 @@ def _flatten(drafts: list[dict], writer: _Writer) -> dict[type[models.Model], li
                 rows[m.Intervention].append(
                     {**intervention, "key": f"r{index}", "id": take(m.Intervention), "cohort_id": cohort_id}
                 )
+            for model, key in ((m.Withdrawal, "withdrawals"), (m.BaselineMeasure, "baselines")):
+                for index, row in enumerate(draft[key][cohort_index]):
+                    rows[model].append({**row, "key": f"r{index}", "id": take(model), "cohort_id": cohort_id})
         for model, key in ((m.OutcomeMeasure, "outcomes"), (m.AdverseEvent, "adverse_events")):
             for index, row in enumerate(draft[key]):
                 row = dict(row)

@@ -7,17 +7,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import npgettext
 
 from trials import choices as c
 from trials import models as m
 from trials.formatting import number
 
+# An age, not a duration: Chinese says 岁 for years of age, 年 for years of follow-up.
 AGE_UNIT_WORDS = {
-    c.AgeUnit.YEAR: lambda n: ngettext("%(n)s year", "%(n)s years", n),
-    c.AgeUnit.MONTH: lambda n: ngettext("%(n)s month", "%(n)s months", n),
-    c.AgeUnit.WEEK: lambda n: ngettext("%(n)s week", "%(n)s weeks", n),
-    c.AgeUnit.DAY: lambda n: ngettext("%(n)s day", "%(n)s days", n),
+    c.AgeUnit.YEAR: lambda n: npgettext("age", "%(n)s year", "%(n)s years", n),
+    c.AgeUnit.MONTH: lambda n: npgettext("age", "%(n)s month", "%(n)s months", n),
+    c.AgeUnit.WEEK: lambda n: npgettext("age", "%(n)s week", "%(n)s weeks", n),
+    c.AgeUnit.DAY: lambda n: npgettext("age", "%(n)s day", "%(n)s days", n),
 }
 
 

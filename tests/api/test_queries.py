@@ -9,13 +9,15 @@ from tests import factories as f
 from tests.query_counts import other_facets
 from trials import models as m
 
-SUMMARY_LIST = 6
+SUMMARY_LIST = 8
 # 1 COUNT of the matching studies (pagination)
 # 2 the page of studies, has_results / has_serious_ae as EXISTS subqueries
 # 3 their conditions (JOIN condition for the slug)
 # 4 their countries
 # 5 their cohorts
 # 6 the cohorts' cell products (JOIN cell type)
+# 7 their sponsors and collaborators (JOIN organisation for the slug)
+# 8 their sites (city only)
 
 DOCUMENT_PREFETCHES = 14
 # study_conditions (+condition), study_organisations (+organisation), sites, countries, milestones,
@@ -116,8 +118,8 @@ def test_api_version(anon, studies, django_assert_num_queries):
 
 def test_study_csv(anon, studies, django_assert_num_queries):
     # the ETag's fingerprint (COUNT, MAX(updated_at)), the studies' columns, then per chunk of 2,000
-    # studies their conditions, countries and cell products
-    with django_assert_num_queries(2 + 3):
+    # studies their conditions, countries, sponsors and collaborators, site cities and cell products
+    with django_assert_num_queries(2 + 5):
         body = b"".join(anon.get("/api/v1/studies/?format=csv").streaming_content)
     assert body.count(b"\n") == len(studies) + 1
 

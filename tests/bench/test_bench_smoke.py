@@ -21,7 +21,7 @@ from trials.documents import document_queryset, study_document
 STUDIES = 300
 SYNTHETIC_TABLES = [
     m.StudyCondition, m.StudyCountry, m.RegulatoryMilestone, m.RegistryIdentifier, m.Publication, m.Source, m.Cohort,
-    m.OutcomeMeasure, m.AdverseEvent,
+    m.OutcomeMeasure, m.AdverseEvent, m.StudyOrganisation, m.Site,
 ]  # fmt: skip
 
 
@@ -53,6 +53,19 @@ def test_generate_is_deterministic_and_writes_ordinary_valid_records():
     assert enrollments[len(enrollments) // 2] < 100 < enrollments[-1]
     assert {"zh", "en"} <= set(m.Source.objects.filter(study__in=generated).values_list("document__language", flat=True))
     assert not m.Study.history.filter(accession__gt=synthetic_accession(0)).exists()  # no history for data nobody curates
+    # Eligibility, sponsors, sites, flow and baseline in ClinicalTrials.gov-like proportions.
+    stated = generated.filter(min_age__isnull=False).count()
+    assert STUDIES * 0.5 < stated < STUDIES
+    assert generated.filter(eligible_sex="all").count() > 0.8 * stated
+    assert m.StudyOrganisation.objects.filter(study__in=generated, role="lead_sponsor").count() == STUDIES
+    industry = m.StudyOrganisation.objects.filter(study__in=generated, role="lead_sponsor", organisation__kind="industry")
+    assert 0.1 * STUDIES < industry.count() < 0.3 * STUDIES
+    assert m.Site.objects.filter(study__in=generated, geo_latitude__isnull=False).count() > STUDIES * 0.5
+    assert m.Withdrawal.objects.filter(cohort__study__in=generated).exists()
+    assert m.BaselineMeasure.objects.filter(cohort__study__in=generated, kind="sex").exists()
+    for model in (m.Site, m.Withdrawal, m.BaselineMeasure):
+        for row in model.objects.all()[:50]:
+            row.full_clean(exclude=["study", "cohort"])
     # Ordinary records: every one passes the model's own rules, and new accessions come after them.
     for study in generated[:25]:
         study.full_clean(exclude=["accession"])

@@ -53,6 +53,24 @@ class ConditionInline(PublicRecordReadOnlyMixin, nested_admin.NestedTabularInlin
     autocomplete_fields = ["condition"]
 
 
+class OrganisationInline(PublicRecordReadOnlyMixin, nested_admin.NestedTabularInline):
+    model = m.StudyOrganisation
+    extra = 0
+    autocomplete_fields = ["organisation"]
+
+
+class SiteInline(PublicRecordReadOnlyMixin, nested_admin.NestedStackedInline):
+    model = m.Site
+    extra = 0
+    fieldsets = [
+        (None, {"fields": [("facility", "facility_zh"), ("city", "country", "status"), ("latitude", "longitude")]}),
+        (
+            _("Contact"),
+            {"fields": [("contact_name", "contact_role"), ("contact_phone", "contact_email"), "contact_public"]},
+        ),
+    ]
+
+
 class CountryInline(PublicRecordReadOnlyMixin, nested_admin.NestedTabularInline):
     model = m.StudyCountry
     extra = 0
@@ -104,12 +122,28 @@ class InterventionInline(PublicRecordReadOnlyMixin, nested_admin.NestedStackedIn
     ]
 
 
+class WithdrawalInline(PublicRecordReadOnlyMixin, nested_admin.NestedTabularInline):
+    model = m.Withdrawal
+    extra = 0
+    fields = ["reason", "reason_detail", "reason_detail_zh", "n"]
+
+
+class BaselineMeasureInline(PublicRecordReadOnlyMixin, nested_admin.NestedTabularInline):
+    model = m.BaselineMeasure
+    extra = 0
+    autocomplete_fields = ["instrument"]
+    fields = [
+        "kind", "instrument", "label", "category", "statistic", "value", "unit", "dispersion_type", "dispersion_value",
+        "dispersion_lower", "dispersion_upper", "n",
+    ]  # fmt: skip
+
+
 class CohortInline(PublicRecordReadOnlyMixin, nested_admin.NestedStackedInline):
     model = m.Cohort
     extra = 0
-    inlines = [InterventionInline]
+    inlines = [InterventionInline, WithdrawalInline, BaselineMeasureInline]
     fieldsets = [
-        (None, {"fields": [("label", "label_zh", "role"), ("n_enrolled", "n_analysed")]}),
+        (None, {"fields": [("label", "label_zh", "role"), ("n_enrolled", "n_analysed"), ("n_started", "n_completed")]}),
         (
             _("Participants"),
             {

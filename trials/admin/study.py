@@ -32,9 +32,11 @@ from .inlines import (
     ConditionInline,
     CountryInline,
     MilestoneInline,
+    OrganisationInline,
     OutcomeInline,
     PublicationInline,
     RegistryIdentifierInline,
+    SiteInline,
     SourceInline,
 )
 
@@ -84,6 +86,8 @@ class StudyAdmin(SimpleHistoryAdmin, nested_admin.NestedModelAdmin):
         "registry_ids__value",
         "publications__doi",
         "publications__pmid",
+        "study_organisations__organisation__name",
+        "study_organisations__organisation__name_zh",
     ]
     readonly_fields = [
         "accession", "curation_state", "retraction_reason", "revision_of", "public_version", "created_at", "updated_at",
@@ -94,7 +98,9 @@ class StudyAdmin(SimpleHistoryAdmin, nested_admin.NestedModelAdmin):
     list_per_page = 50
     inlines = [
         ConditionInline,
+        OrganisationInline,
         CountryInline,
+        SiteInline,
         RegistryIdentifierInline,
         MilestoneInline,
         PublicationInline,
@@ -126,6 +132,17 @@ class StudyAdmin(SimpleHistoryAdmin, nested_admin.NestedModelAdmin):
                     ("completion_date", "completion_date_precision"),
                     ("enrollment", "enrollment_type"),
                     ("follow_up_months", "lead_in_months"),
+                ]
+            },
+        ),
+        (
+            _("Eligibility"),
+            {
+                "fields": [
+                    ("eligibility_inclusion", "eligibility_inclusion_zh"),
+                    ("eligibility_exclusion", "eligibility_exclusion_zh"),
+                    ("min_age", "min_age_unit", "max_age", "max_age_unit"),
+                    ("eligible_sex", "healthy_volunteers"),
                 ]
             },
         ),

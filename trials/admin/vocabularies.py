@@ -1,8 +1,10 @@
-"""The vocabularies' admin pages: conditions, cell types, instruments, source documents."""
+"""The vocabularies' admin pages: conditions, cell types, instruments, organisations, source documents."""
 
 from __future__ import annotations
 
 from django.contrib import admin
+from django.db.models import Count
+from django.utils.translation import gettext_lazy as _
 
 from trials import models as m
 
@@ -37,3 +39,18 @@ class SourceDocumentAdmin(admin.ModelAdmin):
     list_display = ["key", "title", "language", "publisher", "published_on"]
     list_filter = ["language"]
     search_fields = ["key", "title", "publisher"]
+
+
+@admin.register(m.Organisation)
+class OrganisationAdmin(admin.ModelAdmin):
+    list_display = ["name", "name_zh", "slug", "kind", "country", "n_studies"]
+    list_filter = ["kind", "country"]
+    search_fields = ["name", "name_zh", "slug"]
+    prepopulated_fields = {"slug": ["name"]}
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(n_studies=Count("study_links__study", distinct=True))
+
+    @admin.display(description=_("studies"), ordering="n_studies")
+    def n_studies(self, organisation: m.Organisation) -> int:
+        return organisation.n_studies  # type: ignore[attr-defined]  # annotated

@@ -14,7 +14,8 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from trials import models as m
-from trials.documents import PARTS, DocumentError, parse_document, study_document
+from trials import choices as c
+from trials.documents import PARTS, DocumentError, parse_document, study_document, without_private_contacts
 from trials.documents.spec import STUDY_DATES, STUDY_KEYS, Part
 
 PARTIAL_DATE_SCHEMA = {"type": "string", "pattern": r"^\d{4}(-\d{2}(-\d{2})?)?$", "nullable": True, "example": "2018-06"}
@@ -113,7 +114,17 @@ class StudyDocumentSerializer(_DocumentBase):  # type: ignore[misc, valid-type]
         read_only_fields = [*STUDY_KEYS, *(p.name for p in PARTS), "version", "updated_at"]
 
     def to_representation(self, instance: m.Study) -> dict[str, Any]:
-        return study_document(instance)
+        document = study_document(instance)
+        request = self.context.get("request")
+        user = getattr(request, "user", None)
+        # Contact details of people: on a published study's own document, and to those who curate it (a
+        # document fetched to be edited and sent back must keep them); in bulk (`expand=children`) only
+        # the contacts a public registry published.
+        bulk = isinstance(self.parent, serializers.ListSerializer)
+        curator = user is not None and user.has_perm("trials.change_study")
+        if bulk or not (instance.curation_state == c.CurationState.PUBLISHED or curator):
+            document = without_private_contacts(document)
+        return document
 
 
 _InputBase = _with_parts(_StudyFields, "StudyDocumentInputBase", {})

@@ -55,7 +55,7 @@ def absolute_url(request, path: str) -> str:
 
 
 def summary_queryset(queryset):
-    """A study list row's query shape: two flags as subqueries and four prefetches, whatever the page size."""
+    """A study list row's query shape: two flags as subqueries and six prefetches, whatever the page size."""
     cell_products = m.Intervention.objects.filter(kind=c.InterventionKind.CELL_PRODUCT).select_related("cell_type").order_by("pk")
     return (
         queryset.with_flags()
@@ -63,6 +63,10 @@ def summary_queryset(queryset):
         .prefetch_related(
             Prefetch("study_conditions", queryset=m.StudyCondition.objects.select_related("condition").order_by("pk")),
             Prefetch("countries", queryset=m.StudyCountry.objects.order_by("pk")),
+            Prefetch(
+                "study_organisations", queryset=m.StudyOrganisation.objects.select_related("organisation").order_by("pk")
+            ),
+            Prefetch("sites", queryset=m.Site.objects.only("pk", "study_id", "city").order_by("pk")),
             Prefetch(
                 "cohorts",
                 queryset=m.Cohort.objects.only("pk", "study_id")
@@ -92,6 +96,10 @@ class StudySummarySerializer(serializers.ModelSerializer):
     donors = serializers.SerializerMethodField()
     routes = serializers.SerializerMethodField()
     countries = serializers.SerializerMethodField(help_text="ISO 3166-1 alpha-2 codes.")
+    organisations = serializers.SerializerMethodField(
+        help_text="Slugs of the sponsor and collaborators, lead sponsor first (see /api/v1/organisations/)."
+    )
+    cities = serializers.SerializerMethodField(help_text="Cities of the study's sites.")
     has_results = serializers.BooleanField(read_only=True, help_text="At least one outcome carries a number.")
     has_serious_ae = serializers.BooleanField(read_only=True, help_text="At least one serious adverse event was reported.")
     url = serializers.SerializerMethodField(help_text="The whole study document.")
@@ -117,6 +125,14 @@ class StudySummarySerializer(serializers.ModelSerializer):
             "start_date",
             "completion_date",
             "countries",
+            "min_age",
+            "min_age_unit",
+            "max_age",
+            "max_age_unit",
+            "eligible_sex",
+            "healthy_volunteers",
+            "organisations",
+            "cities",
             "has_results",
             "has_serious_ae",
             "version",
@@ -159,6 +175,22 @@ class StudySummarySerializer(serializers.ModelSerializer):
     def get_countries(self, study: m.Study) -> list[str]:
         return [row.country.code for row in study.countries.all()]
 
+    @extend_schema_field(STRING_LIST)
+    def get_organisations(self, study: m.Study) -> list[str]:
+        return lead_first((link.role, link.organisation.slug) for link in study.study_organisations.all())
+
+    @extend_schema_field(STRING_LIST)
+    def get_cities(self, study: m.Study) -> list[str]:
+        return _unique(site.city for site in study.sites.all() if site.city)
+
+
+def lead_first(links) -> list[str]:
+    """Organisation slugs from (role, slug) pairs in curation order, the lead sponsor first."""
+    pairs = list(links)
+    return [slug for role, slug in pairs if role == c.OrganisationRole.LEAD_SPONSOR] + [
+        slug for role, slug in pairs if role != c.OrganisationRole.LEAD_SPONSOR
+    ]
+
 
 def summary_rows(queryset, *, context: dict, chunk_size: int = 2000) -> Iterator[dict]:
     """StudySummarySerializer's items for every study of `queryset`, without a model instance per row.
@@ -184,6 +216,12 @@ def summary_rows(queryset, *, context: dict, chunk_size: int = 2000) -> Iterator
         countries = _grouped_rows(
             m.StudyCountry.objects.filter(study_id__in=ids).order_by("pk").values_list("study_id", "country")
         )
+        organisations = _grouped_rows(
+            m.StudyOrganisation.objects.filter(study_id__in=ids).order_by("pk").values_list("study_id", "role", "organisation__slug")
+        )
+        cities = _grouped_rows(
+            m.Site.objects.filter(study_id__in=ids).exclude(city="").order_by("pk").values_list("study_id", "city")
+        )
         products = _grouped_rows(
             m.Intervention.objects.filter(kind=c.InterventionKind.CELL_PRODUCT, cohort__study_id__in=ids)
             .order_by("cohort_id", "pk")
@@ -203,6 +241,8 @@ def summary_rows(queryset, *, context: dict, chunk_size: int = 2000) -> Iterator
                 donors=_unique(product[2] for product in cells),
                 routes=_unique(product[3] for product in cells),
                 countries=[code for (code,) in countries.get(pk, [])],
+                organisations=lead_first(organisations.get(pk, [])),
+                cities=_unique(city for (city,) in cities.get(pk, [])),
                 start_date=format_partial_date(start, start_precision) or None,
                 completion_date=format_partial_date(end, end_precision) or None,
                 url=f"{head}{item['accession']}{tail}",

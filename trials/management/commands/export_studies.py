@@ -5,7 +5,14 @@ from django.core.management.base import BaseCommand
 
 from trials import models as m
 from trials.backup import export_records
-from trials.documents import DOCUMENT_FORMAT, VOCABULARIES, document_queryset, study_document, vocabulary_items
+from trials.documents import (
+    DOCUMENT_FORMAT,
+    VOCABULARIES,
+    document_queryset,
+    study_document,
+    vocabulary_items,
+    without_private_contacts,
+)
 
 
 class Command(BaseCommand):
@@ -13,7 +20,11 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("file", nargs="?", default="-", help="Output file, or - for standard output (default)")
-        parser.add_argument("--public", action="store_true", help="Only published and retracted studies")
+        parser.add_argument(
+            "--public",
+            action="store_true",
+            help="Only published and retracted studies, with only the site contacts a public registry published",
+        )
         parser.add_argument(
             "--no-records",
             action="store_true",
@@ -33,6 +44,13 @@ class Command(BaseCommand):
         }
         if not no_records:
             payload["records"] = export_records(studies)
+        if public:
+            # A public data dump carries only the contacts a public registry published; a full backup
+            # (without --public) keeps every contact, so that restoring it loses nothing.
+            payload["studies"] = [without_private_contacts(document) for document in payload["studies"]]
+            for record in payload.get("records", {}).values():
+                for version in record["versions"]:
+                    version["document"] = without_private_contacts(version["document"])
         text = json.dumps(payload, ensure_ascii=False, indent=2) + "\n"
         if file == "-":
             self.stdout.write(text, ending="")
