@@ -260,8 +260,18 @@ def city_coordinates(city: str, country: str) -> tuple[float | None, float | Non
     return (place.latitude, place.longitude) if place else (None, None)
 
 
-def clinic_rows(rng: random.Random, *, vocab: Vocabulary, group: str, status: str, country_codes: list[str],
-                cohorts: list[dict], completed: bool, interventional: bool, large: bool) -> dict:
+def clinic_rows(
+    rng: random.Random,
+    *,
+    vocab: Vocabulary,
+    group: str,
+    status: str,
+    country_codes: list[str],
+    cohorts: list[dict],
+    completed: bool,
+    interventional: bool,
+    large: bool,
+) -> dict:
     """Eligibility, sponsor and collaborators, sites with contacts, participant flow and baselines, in
     proportions like ClinicalTrials.gov's neurological cell-therapy records."""  # fmt: skip
     eligibility: dict = {}

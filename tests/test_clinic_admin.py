@@ -30,7 +30,9 @@ def test_organisations_are_chosen_by_autocomplete(admin_client):
 def test_the_study_changelist_finds_studies_by_sponsor_name(admin_client):
     study = f.StudyFactory()
     other = f.StudyFactory()
-    f.StudyOrganisationFactory(study=study, organisation=f.OrganisationFactory(slug="cellgen", name="CellGen", name_zh="细胞基因"))
+    f.StudyOrganisationFactory(
+        study=study, organisation=f.OrganisationFactory(slug="cellgen", name="CellGen", name_zh="细胞基因")
+    )
 
     for term in ("CellGen", "细胞基因"):
         page = admin_client.get("/admin/trials/study/", {"q": term}).content.decode()

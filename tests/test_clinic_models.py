@@ -59,9 +59,15 @@ BROKEN = [
         ],
     ),
     ("site without facility", lambda s, co: m.Site.objects.create(study=s, facility="", country="CN")),
-    ("latitude beyond the pole", lambda s, co: m.Site.objects.create(study=s, facility="H", country="CN", latitude=91, longitude=0)),
+    (
+        "latitude beyond the pole",
+        lambda s, co: m.Site.objects.create(study=s, facility="H", country="CN", latitude=91, longitude=0),
+    ),
     ("latitude without longitude", lambda s, co: m.Site.objects.create(study=s, facility="H", country="CN", latitude=30)),
-    ("public contact with no detail", lambda s, co: m.Site.objects.create(study=s, facility="H", country="CN", contact_public=True)),
+    (
+        "public contact with no detail",
+        lambda s, co: m.Site.objects.create(study=s, facility="H", country="CN", contact_public=True),
+    ),
     ("disease baseline without instrument", lambda s, co: f.BaselineMeasureFactory(cohort=co, kind="instrument", unit="")),
     (
         "age baseline naming an instrument",
@@ -70,15 +76,23 @@ BROKEN = [
     ("other baseline unlabelled", lambda s, co: f.BaselineMeasureFactory(cohort=co, kind="other")),
     (
         "sex as a mean",
-        lambda s, co: f.BaselineMeasureFactory(cohort=co, kind="sex", category="female", dispersion_type="", dispersion_value=None),
+        lambda s, co: f.BaselineMeasureFactory(
+            cohort=co, kind="sex", category="female", dispersion_type="", dispersion_value=None
+        ),
     ),
     (
         "sex of an unknown category",
         lambda s, co: m.BaselineMeasure.objects.create(cohort=co, kind="sex", statistic="count", category="x", value=3),
     ),
     ("age without unit", lambda s, co: f.BaselineMeasureFactory(cohort=co, unit="")),
-    ("fractional count", lambda s, co: m.BaselineMeasure.objects.create(cohort=co, kind="sex", statistic="count", category="female", value=2.5)),
-    ("negative count", lambda s, co: m.BaselineMeasure.objects.create(cohort=co, kind="sex", statistic="count", category="male", value=-1)),
+    (
+        "fractional count",
+        lambda s, co: m.BaselineMeasure.objects.create(cohort=co, kind="sex", statistic="count", category="female", value=2.5),
+    ),
+    (
+        "negative count",
+        lambda s, co: m.BaselineMeasure.objects.create(cohort=co, kind="sex", statistic="count", category="male", value=-1),
+    ),
     (
         "count above measured",
         lambda s, co: m.BaselineMeasure.objects.create(cohort=co, kind="sex", statistic="count", category="male", value=4, n=3),
@@ -88,13 +102,23 @@ BROKEN = [
     (
         "range upside down",
         lambda s, co: f.BaselineMeasureFactory(
-            cohort=co, statistic="median", dispersion_type="range", dispersion_value=None, dispersion_lower=70, dispersion_upper=30
+            cohort=co,
+            statistic="median",
+            dispersion_type="range",
+            dispersion_value=None,
+            dispersion_lower=70,
+            dispersion_upper=30,
         ),
     ),
     (
         "median outside its range",
         lambda s, co: f.BaselineMeasureFactory(
-            cohort=co, statistic="median", dispersion_type="range", dispersion_value=None, dispersion_lower=30, dispersion_upper=50
+            cohort=co,
+            statistic="median",
+            dispersion_type="range",
+            dispersion_value=None,
+            dispersion_lower=30,
+            dispersion_upper=50,
         ),
     ),
     ("dispersion numbers without a kind", lambda s, co: f.BaselineMeasureFactory(cohort=co, dispersion_type="")),
@@ -116,7 +140,12 @@ def test_valid_rows_are_accepted(study, cohort):
     f.SiteFactory(study=study, contact_public=True, contact_email="trials@example.org")
     m.BaselineMeasure.objects.create(cohort=cohort, kind="sex", statistic="count", category="female", value=4, n=10)
     f.BaselineMeasureFactory(
-        cohort=cohort, statistic="median", dispersion_type="range", dispersion_value=None, dispersion_lower=30, dispersion_upper=70
+        cohort=cohort,
+        statistic="median",
+        dispersion_type="range",
+        dispersion_value=None,
+        dispersion_lower=30,
+        dispersion_upper=70,
     )
     assert study.sites.count() == 1 and cohort.baseline_measures.count() == 2
 
@@ -133,7 +162,11 @@ CLEAN = [
     (m.BaselineMeasure, {"kind": "sex", "statistic": "mean", "category": "female", "value": 3}, "statistic"),
     (m.BaselineMeasure, {"kind": "age", "statistic": "mean", "value": 50}, "unit"),
     (m.BaselineMeasure, {"kind": "other", "statistic": "count", "category": "x", "value": 2.5}, "value"),
-    (m.BaselineMeasure, {"kind": "age", "statistic": "mean", "value": 50, "unit": "years", "dispersion_type": "sd"}, "dispersion_value"),
+    (
+        m.BaselineMeasure,
+        {"kind": "age", "statistic": "mean", "value": 50, "unit": "years", "dispersion_type": "sd"},
+        "dispersion_value",
+    ),
     (
         m.BaselineMeasure,
         {"kind": "age", "statistic": "median", "value": 80, "unit": "years", "dispersion_type": "range", "dispersion_lower": 30,
@@ -189,7 +222,14 @@ def clinic_cohort(**overrides) -> dict:
         "n_completed": 26,
         "withdrawals": [{"reason": "lost_to_follow_up", "n": 2}, {"reason": "death", "n": 1}],
         "baseline_measures": [
-            {"kind": "age", "statistic": "mean", "value": 51.2, "unit": "years", "dispersion_type": "sd", "dispersion_value": 9.8},
+            {
+                "kind": "age",
+                "statistic": "mean",
+                "value": 51.2,
+                "unit": "years",
+                "dispersion_type": "sd",
+                "dispersion_value": 9.8,
+            },
             {"kind": "sex", "statistic": "count", "category": "female", "value": 11},
             {"kind": "sex", "statistic": "count", "category": "male", "value": 18},
             {"kind": "instrument", "instrument": "alsfrs-r", "statistic": "mean", "value": 38.5, "unit": "points"},
@@ -236,7 +276,11 @@ CROSS_ROW = [
     ({"cohorts": [clinic_cohort(n_completed=27)]}, "cohorts[0].n_started"),
     ({"cohorts": [clinic_cohort(n_started=None, n_completed=None)]}, "cohorts[0].n_started"),
     (
-        {"cohorts": [clinic_cohort(baseline_measures=[{"kind": "sex", "statistic": "count", "category": "female", "value": 30}])]},
+        {
+            "cohorts": [
+                clinic_cohort(baseline_measures=[{"kind": "sex", "statistic": "count", "category": "female", "value": 30}])
+            ]
+        },
         "cohorts[0].baseline_measures[0].value",
     ),
     (

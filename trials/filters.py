@@ -112,7 +112,11 @@ def within_km(latitude: float, longitude: float, radius: float) -> Q:
 
 
 class StudyFilterSet(df.FilterSet):
-    q = df.CharFilter(label=_("Search"), method="filter_q", help_text=_("Titles, summaries, registry ids, DOI, PMID."))
+    q = df.CharFilter(
+        label=_("Search"),
+        method="filter_q",
+        help_text=_("Titles, summaries, registry ids, DOI, PMID, sponsors and institutions, sites."),
+    )
     condition = SlugMultipleFilter(
         vocabulary=m.Condition, label=_("Condition"), method="filter_condition", help_text=_("Includes narrower conditions.")
     )
@@ -153,9 +157,7 @@ class StudyFilterSet(df.FilterSet):
     sex = df.ChoiceFilter(
         choices=c.Sex.choices, label=_("Patient's sex"), method="filter_sex", help_text=_("Studies that enrol this sex.")
     )
-    healthy_volunteers = df.BooleanFilter(
-        label=_("Accepts healthy volunteers"), widget=forms.NullBooleanSelect, distinct=False
-    )
+    healthy_volunteers = df.BooleanFilter(label=_("Accepts healthy volunteers"), widget=forms.NullBooleanSelect, distinct=False)
     city = df.CharFilter(label=_("Site city"), method="filter_city", help_text=_("A city with a site, e.g. Nanjing or 南京."))
     near = PlaceFilter(
         label=_("Near"),
@@ -242,6 +244,8 @@ class StudyFilterSet(df.FilterSet):
         # Chinese has no spaces for a full-text parser to split words on, so Chinese fields (and
         # every field on SQLite) are matched as substrings; English text uses PostgreSQL's ranked search.
         substring = Q(title_zh__icontains=value) | Q(brief_summary_zh__icontains=value) | Q(acronym__iexact=value)
+        # The sponsor and institutions as the sources word them (curated before organisations were a vocabulary).
+        substring |= Q(sponsor__icontains=value) | Q(institutions__icontains=value)
         if connection.vendor == "postgresql":
             # A full-text match (@@, through the GIN index on the stored `search_vector`), or a
             # substring of the Chinese fields, or an identifier. ts_rank is 1e-20, not 0, for a

@@ -13,8 +13,8 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from trials import models as m
 from trials import choices as c
+from trials import models as m
 from trials.documents import PARTS, DocumentError, parse_document, study_document, without_private_contacts
 from trials.documents.spec import STUDY_DATES, STUDY_KEYS, Part
 

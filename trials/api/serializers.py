@@ -63,9 +63,7 @@ def summary_queryset(queryset):
         .prefetch_related(
             Prefetch("study_conditions", queryset=m.StudyCondition.objects.select_related("condition").order_by("pk")),
             Prefetch("countries", queryset=m.StudyCountry.objects.order_by("pk")),
-            Prefetch(
-                "study_organisations", queryset=m.StudyOrganisation.objects.select_related("organisation").order_by("pk")
-            ),
+            Prefetch("study_organisations", queryset=m.StudyOrganisation.objects.select_related("organisation").order_by("pk")),
             Prefetch("sites", queryset=m.Site.objects.only("pk", "study_id", "city").order_by("pk")),
             Prefetch(
                 "cohorts",
@@ -217,7 +215,9 @@ def summary_rows(queryset, *, context: dict, chunk_size: int = 2000) -> Iterator
             m.StudyCountry.objects.filter(study_id__in=ids).order_by("pk").values_list("study_id", "country")
         )
         organisations = _grouped_rows(
-            m.StudyOrganisation.objects.filter(study_id__in=ids).order_by("pk").values_list("study_id", "role", "organisation__slug")
+            m.StudyOrganisation.objects.filter(study_id__in=ids)
+            .order_by("pk")
+            .values_list("study_id", "role", "organisation__slug")
         )
         cities = _grouped_rows(
             m.Site.objects.filter(study_id__in=ids).exclude(city="").order_by("pk").values_list("study_id", "city")
@@ -284,7 +284,9 @@ class InstrumentSerializer(serializers.ModelSerializer):
 
 
 class OrganisationSerializer(serializers.ModelSerializer):
-    country = serializers.CharField(source="country.code", allow_blank=True, help_text="ISO 3166-1 alpha-2 code; blank if unknown.")
+    country = serializers.CharField(
+        source="country.code", allow_blank=True, help_text="ISO 3166-1 alpha-2 code; blank if unknown."
+    )
 
     class Meta:
         model = m.Organisation

@@ -6,7 +6,6 @@ message keyed by the field, so the admin, `import_studies` and the API report it
 """
 
 from .arms import Cohort, Intervention
-from .clinic import BaselineMeasure, Site, StudyOrganisation, Withdrawal
 from .base import (
     Localized,
     constraint_name,
@@ -17,6 +16,7 @@ from .base import (
     period_start,
     require_precision,
 )
+from .clinic import BaselineMeasure, Site, StudyOrganisation, Withdrawal
 from .results import (
     ON_SCALE_STATISTICS,
     AdverseEvent,

@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.functions import Floor
 from django.utils.translation import gettext_lazy as _
 from django_countries.fields import CountryField
 from simple_history.models import HistoricalRecords
@@ -55,7 +56,7 @@ class Site(Localized, models.Model):
     facility = models.CharField(_("facility"), max_length=300)
     facility_zh = models.CharField(_("Chinese facility name"), max_length=300, blank=True)
     city = models.CharField(_("city"), max_length=120, blank=True, help_text=_("As the gazetteer names it, e.g. Nanjing."))
-    country = CountryField(_("country"))
+    country = CountryField(verbose_name=_("country"))
     status = models.CharField(
         _("recruitment status"), max_length=24, choices=c.OverallStatus.choices, default=c.OverallStatus.UNKNOWN
     )
@@ -104,6 +105,12 @@ class Site(Localized, models.Model):
     def __str__(self) -> str:
         return ", ".join(filter(None, [self.facility, self.city, str(self.country.name or "")]))
 
+    def save(self, *args, **kwargs):
+        from trials.geo import site_coordinates
+
+        self.geo_latitude, self.geo_longitude = site_coordinates(self)
+        super().save(*args, **kwargs)
+
     def clean(self) -> None:
         errors: dict = {}
         if (self.latitude is None) != (self.longitude is None):
@@ -116,12 +123,6 @@ class Site(Localized, models.Model):
             errors["contact_public"] = _("A public contact needs a name, phone or email.")
         if errors:
             raise ValidationError(errors)
-
-    def save(self, *args, **kwargs):
-        from trials.geo import site_coordinates
-
-        self.geo_latitude, self.geo_longitude = site_coordinates(self)
-        super().save(*args, **kwargs)
 
     @property
     def has_contact(self) -> bool:
@@ -200,10 +201,11 @@ class BaselineMeasure(Localized, models.Model):
                 | (~Q(kind=c.BaselineKind.INSTRUMENT) & Q(instrument__isnull=True)),
                 name=constraint_name("instrument_iff_kind"),
             ),
-            models.CheckConstraint(condition=~Q(kind=c.BaselineKind.OTHER) | ~Q(label=""), name=constraint_name("other_labelled")),
             models.CheckConstraint(
-                condition=~Q(kind=c.BaselineKind.SEX)
-                | Q(statistic=c.BaselineStatistic.COUNT, category__in=c.Sex.values),
+                condition=~Q(kind=c.BaselineKind.OTHER) | ~Q(label=""), name=constraint_name("other_labelled")
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind=c.BaselineKind.SEX) | Q(statistic=c.BaselineStatistic.COUNT, category__in=c.Sex.values),
                 name=constraint_name("sex_is_count"),
             ),
             models.CheckConstraint(
@@ -213,7 +215,7 @@ class BaselineMeasure(Localized, models.Model):
             # A count is a whole, non-negative number of participants in a category, without dispersion.
             models.CheckConstraint(
                 condition=~Q(statistic=c.BaselineStatistic.COUNT)
-                | (Q(value__gte=0, dispersion_type="") & ~Q(category="") & Q(value=models.functions.Floor("value"))),
+                | (Q(value__gte=0, dispersion_type="") & ~Q(category="") & Q(value=Floor("value"))),
                 name=constraint_name("count_whole"),
             ),
             models.CheckConstraint(
@@ -221,13 +223,26 @@ class BaselineMeasure(Localized, models.Model):
                 name=constraint_name("count_within_n"),
             ),
             models.CheckConstraint(
-                condition=Q(dispersion_type="", dispersion_value__isnull=True, dispersion_lower__isnull=True,
-                            dispersion_upper__isnull=True)
-                | Q(dispersion_type__in=[c.BaselineDispersion.SD, c.BaselineDispersion.SE], dispersion_value__isnull=False,
-                    dispersion_value__gte=0, dispersion_lower__isnull=True, dispersion_upper__isnull=True)
-                | Q(dispersion_type__in=[c.BaselineDispersion.RANGE, c.BaselineDispersion.IQR], dispersion_value__isnull=True,
-                    dispersion_lower__isnull=False, dispersion_upper__isnull=False,
-                    dispersion_lower__lte=F("dispersion_upper")),
+                condition=Q(
+                    dispersion_type="",
+                    dispersion_value__isnull=True,
+                    dispersion_lower__isnull=True,
+                    dispersion_upper__isnull=True,
+                )
+                | Q(
+                    dispersion_type__in=[c.BaselineDispersion.SD, c.BaselineDispersion.SE],
+                    dispersion_value__isnull=False,
+                    dispersion_value__gte=0,
+                    dispersion_lower__isnull=True,
+                    dispersion_upper__isnull=True,
+                )
+                | Q(
+                    dispersion_type__in=[c.BaselineDispersion.RANGE, c.BaselineDispersion.IQR],
+                    dispersion_value__isnull=True,
+                    dispersion_lower__isnull=False,
+                    dispersion_upper__isnull=False,
+                    dispersion_lower__lte=F("dispersion_upper"),
+                ),
                 name=constraint_name("dispersion_shape"),
             ),  # fmt: skip
             models.CheckConstraint(

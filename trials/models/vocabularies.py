@@ -124,7 +124,7 @@ class Organisation(Localized, models.Model):
     name = models.CharField(_("name"), max_length=300, unique=True)
     name_zh = models.CharField(_("Chinese name"), max_length=300, blank=True)
     kind = models.CharField(_("kind"), max_length=12, choices=c.OrganisationKind.choices)
-    country = CountryField(_("country"), blank=True)
+    country = CountryField(verbose_name=_("country"), blank=True)
 
     class Meta:
         ordering = ["name"]

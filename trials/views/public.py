@@ -11,9 +11,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import get_script_prefix, reverse
 from django.utils.cache import patch_vary_headers
 
-from trials.clinic import clinic_context
 from trials import charts, pages
 from trials.choices import InterventionKind
+from trials.clinic import clinic_context
 from trials.documents import document_queryset
 from trials.filters import StudyFilterSet
 from trials.models import Study

@@ -1,4 +1,5 @@
 import json
+from typing import Any
 from pathlib import Path
 
 from django.core.management.base import BaseCommand
@@ -36,7 +37,7 @@ class Command(BaseCommand):
         studies = m.Study.objects.records().order_by("accession")
         if public:
             studies = studies.public()
-        payload = {
+        payload: dict[str, Any] = {
             "format": DOCUMENT_FORMAT,
             "vocabularies": {v.name: vocabulary_items(v.name) for v in VOCABULARIES if v.name != "source_documents"},
             "source_documents": vocabulary_items("source_documents"),
