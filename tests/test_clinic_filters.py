@@ -105,6 +105,7 @@ def test_free_text_finds_institutions_as_curated(client, clinic_registry):
     assert found(client, "q=Keio") == {keio.accession}
     assert found(client, "q=%E5%BA%86%E5%BA%94%E4%B9%89%E5%A1%BE") == {keio.accession}  # 庆应义塾
 
+
 CLINIC_FINDS_NOTHING = [
     "age=90",
     "age=15",  # between the two ranges

@@ -33,10 +33,11 @@ def acceptance_is_undecidable(case) -> bool:
 
     A study document's rules span fields and rows (completion after start, a cohort label that exists,
     a slug of the vocabulary ...), and `expand=children` changes which keys `fields` may name and is
-    JSON only. For these, "valid per the schema" neither means acceptable nor the reverse; every other
-    check still applies.
+    JSON only. `near` names a place the offline gazetteer must know (an unknown one is a 400 naming it).
+    For these, "valid per the schema" neither means acceptable nor the reverse; every other check still
+    applies.
     """
-    return case.method in ("POST", "PUT", "PATCH") or "expand" in (case.query or {})
+    return case.method in ("POST", "PUT", "PATCH") or bool({"expand", "near"} & set(case.query or {}))
 
 
 def run(operation, mode: GenerationMode, token: str) -> None:

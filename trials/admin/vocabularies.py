@@ -46,6 +46,7 @@ class OrganisationAdmin(admin.ModelAdmin):
     list_display = ["name", "name_zh", "slug", "kind", "country", "n_studies"]
     list_filter = ["kind", "country"]
     search_fields = ["name", "name_zh", "slug"]
+    ordering = ["name"]  # Meta.ordering does not apply to the annotated (GROUP BY) queryset
     prepopulated_fields = {"slug": ["name"]}
 
     def get_queryset(self, request):
