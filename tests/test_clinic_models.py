@@ -316,3 +316,22 @@ def test_bulk_exports_keep_only_public_registry_contacts():
     assert exported["sites"][0]["contact_name"] == "" and exported["sites"][0]["contact_email"] == ""
     assert exported["sites"][0]["facility"] == "Drum Tower Hospital"
     assert exported["sites"][1]["contact_email"] == "li@example.org"
+
+
+def test_the_compare_page_reads_changes_to_sites_sponsors_flow_and_baseline_as_changes(clinic_vocab):
+    from trials.documents import document_changes
+
+    old = f.a_document(**CLINIC_DOCUMENT, cohorts=[clinic_cohort()])
+    cohort = clinic_cohort(n_completed=25)
+    cohort["withdrawals"] = [{"reason": "lost_to_follow_up", "n": 3}, {"reason": "death", "n": 1}]
+    new = f.a_document(**{**CLINIC_DOCUMENT, "max_age": 75}, cohorts=[cohort])
+    new["sites"] = [{**CLINIC_DOCUMENT["sites"][0], "status": "COMPLETED"}]
+    new["organisations"] = []
+
+    changes = {(change.section, change.change, change.label): change for change in document_changes(old, new)}
+
+    assert [f.key for f in changes[("study", "changed", "")].fields] == ["max_age"]
+    assert changes[("sites", "changed", "Drum Tower Hospital, Nanjing")].fields[0].new_text == "Completed"
+    assert ("organisations", "removed", "Sun Yat-sen University") in changes
+    assert changes[("withdrawals", "changed", "Lost to follow-up · UC-MSC")].fields[0].new == 3
+    assert ("cohorts", "changed", "UC-MSC") in changes

@@ -85,6 +85,22 @@ def test_the_study_page_shows_eligibility_sponsor_sites_flow_and_baseline(client
     assert "median 38 (Interquartile range 33–41)" in page
 
 
+def test_from_a_search_near_a_place_the_nearest_site_comes_first(client):
+    study = clinic_study()
+    f.SiteFactory(study=study, facility="Shenzhen Site", city="Shenzhen", country="CN")
+    f.SiteFactory(study=study, facility="Unplaced Site", city="Nowhereville", country="CN")
+
+    results = html(client, "/studies/?near=Hong%20Kong&radius_km=200")
+    page = html(client, f"/studies/{study.accession}/?near=Hong%20Kong")
+
+    assert f'href="/studies/{study.accession}/?near=Hong+Kong"' in results
+    assert "Nearest site to Hong Kong: <strong>Shenzhen Site</strong>" in page
+    assert page.index("Shenzhen Site") < page.index("First Affiliated Hospital") < page.index("Unplaced Site")
+    # Without a place the sites are in curation order.
+    plain = html(client, f"/studies/{study.accession}/")
+    assert "Nearest site" not in plain and plain.index("First Affiliated Hospital") < plain.index("Shenzhen Site")
+
+
 def test_the_chinese_page_shows_the_same_blocks_in_chinese(client):
     study = clinic_study()
 

@@ -124,17 +124,45 @@ def baseline_table(cohorts: list[m.Cohort]) -> tuple[list[m.Cohort], list[Baseli
     return columns, list(rows.values())
 
 
-def clinic_context(study: m.Study) -> dict[str, Any]:
+@dataclass
+class NearestSite:
+    site: m.Site
+    km: float
+    place: str
+
+
+def sites_by_distance(sites: list[m.Site], near: str) -> tuple[list[m.Site], NearestSite | None]:
+    """With a "near" place (the search's), sites nearest first, each with `distance_km`; else as curated."""
+    from trials.geo import distance_km, parse_place
+
+    place = parse_place(near) if near else None
+    if place is None:
+        return sites, None
+    for site in sites:
+        site.distance_km = (  # type: ignore[attr-defined]
+            distance_km(place.latitude, place.longitude, site.geo_latitude, site.geo_longitude)
+            if site.geo_latitude is not None and site.geo_longitude is not None
+            else None
+        )
+    placed = sorted((s for s in sites if s.distance_km is not None), key=lambda s: s.distance_km)  # type: ignore[attr-defined]
+    unplaced = [s for s in sites if s.distance_km is None]  # type: ignore[attr-defined]
+    nearest = NearestSite(placed[0], round(placed[0].distance_km), place.name) if placed else None  # type: ignore[attr-defined]
+    return placed + unplaced, nearest
+
+
+def clinic_context(study: m.Study, near: str = "") -> dict[str, Any]:
     """Everything the page's clinical blocks show. Contacts of people only on a published study: a
     retracted record keeps its sites but not whom to call."""
     cohorts = list(study.cohorts.all())
     columns, rows = baseline_table(cohorts)
     links = list(study.study_organisations.all())
+    sites, nearest = sites_by_distance(list(study.sites.all()), near)
     return {
         "age_range": age_range(study),
         "sponsors": [link for link in links if link.role == c.OrganisationRole.LEAD_SPONSOR],
         "collaborators": [link for link in links if link.role == c.OrganisationRole.COLLABORATOR],
-        "sites": list(study.sites.all()),
+        "sites": sites,
+        "nearest": nearest,
         "show_contacts": study.curation_state == c.CurationState.PUBLISHED,
         "flows": participant_flow(cohorts),
         "baseline_columns": columns,

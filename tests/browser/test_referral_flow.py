@@ -51,7 +51,7 @@ def test_find_a_study_for_a_patient_near_a_city_and_read_its_eligibility_sites_a
     expect(page.locator("#eligibility-heading")).to_be_visible()
     expect(page.locator("#eligibility")).to_contain_text("18 years to 70 years")
     expect(page.locator("#eligibility")).to_contain_text("Definite ALS")
-    expect(page.locator("#sites")).to_contain_text("Nanjing ALS Centre")
+    expect(page.locator("#sites .nearest")).to_contain_text("Nearest site to Nanjing: Nanjing ALS Centre, about 0 km away.")
     expect(page.locator("#sites a[href='mailto:chen@example.org']")).to_be_visible()
     expect(page.locator("figure.flow-diagram")).to_contain_text("Withdrawal by participant: 2")
     expect(page.get_by_role("table", name="Baseline characteristics")).to_contain_text("9 (45 %)")

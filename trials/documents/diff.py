@@ -59,7 +59,7 @@ class RowChange:
 
 
 def _natural(part: Part, row: dict, cohort: str = "") -> tuple:
-    identity: list[Any] = [cohort] if part.name == "interventions" else []
+    identity: list[Any] = [cohort] if part.parent_field == "cohort" else []
     for key in part.natural:
         value = row.get(key)
         if key in part.dates:
@@ -104,11 +104,10 @@ def _pair(part: Part, old_rows: list[dict], new_rows: list[dict]):
     return pairs
 
 
-def _flatten_interventions(document: dict) -> list[dict]:
+def _flatten_children(document: dict, name: str) -> list[dict]:
+    """A cohort's nested rows (interventions, withdrawals, baseline measures) with their cohort's label."""
     return [
-        {**intervention, "__cohort": cohort.get("label", "")}
-        for cohort in document.get("cohorts") or []
-        for intervention in cohort.get("interventions") or []
+        {**row, "__cohort": cohort.get("label", "")} for cohort in document.get("cohorts") or [] for row in cohort.get(name) or []
     ]
 
 
@@ -188,8 +187,8 @@ def document_changes(old: dict, new: dict) -> list[RowChange]:
             if change is not None:
                 changes.append(change)
         for child in part.children:
-            old_children = _flatten_interventions(old) if child.name == "interventions" else []
-            new_children = _flatten_interventions(new) if child.name == "interventions" else []
+            old_children = _flatten_children(old, child.name)
+            new_children = _flatten_children(new, child.name)
             for old_row, new_row in _pair(child, old_children, new_children):
                 change = _compare_rows(child, old_row, new_row, words)
                 if change is not None:

@@ -142,6 +142,25 @@ def row_label(part: Part, row: dict, words: Words, cohort: str = "") -> str:
         return " ".join(filter(None, [kind, f"({row.get('agency')})" if row.get("agency") else "", row.get("date") or ""]))
     if name == "conditions":
         return words.vocabulary(m.Condition, "slug", row.get("condition"))
+    if name == "organisations":
+        return words.vocabulary(m.Organisation, "slug", row.get("organisation"))
+    if name == "sites":
+        return ", ".join(filter(None, [_localized(row, "facility"), row.get("city") or ""]))
+    if name in ("withdrawals", "baseline_measures"):
+        what = value_text(
+            part.model,
+            "reason" if name == "withdrawals" else "kind",
+            row.get("reason" if name == "withdrawals" else "kind"),
+            words,
+        )
+        if name == "baseline_measures":
+            detail = (
+                words.vocabulary(m.Instrument, "slug", row.get("instrument"))
+                if row.get("instrument")
+                else _localized(row, "label")
+            )
+            what = " ".join(filter(None, [detail or what, row.get("category") or ""]))
+        return f"{what} · {words.cohort(cohort)}" if cohort else what
     if name == "sources":
         return words.vocabulary(m.SourceDocument, "key", row.get("document"))
     return str(row.get("key") or "")

@@ -67,6 +67,10 @@ def study_list(request):
         "has_filters": any(key != "ordering" for key, _value in filters_only),
         "csv_url": f"{get_script_prefix()}{API_STUDIES_PATH}?{urlencode([*filters_only, ('format', 'csv')])}",
         "partial": partial,
+        # From a search "near" a place, each study opens with its sites nearest that place first.
+        "near_suffix": f"?{urlencode([('near', request.GET['near'])])}"
+        if filterset.form.cleaned_data.get("near") is not None
+        else "",
     }
     if partial:
         response = render(request, "trials/includes/search_results.html", context)
@@ -89,6 +93,6 @@ def study_detail(request, accession):
         "ae_tables": pages.adverse_event_tables(study),
         "api_url": reverse("api:study-detail", kwargs={"accession": study.accession}),
         "permalink": request.build_absolute_uri(study.get_absolute_url()),
-        "clinic": clinic_context(study),
+        "clinic": clinic_context(study, near=request.GET.get("near", "")[:200]),
     }
     return render(request, "trials/study_detail.html", context)
