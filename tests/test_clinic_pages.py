@@ -181,3 +181,22 @@ def test_the_study_page_queries_do_not_grow_with_sites_withdrawals_and_baselines
     with django_assert_num_queries(STUDY_PAGE_WITH_CLINIC):
         page = html(client, f"/studies/{study.accession}/")
     assert page.count("Site ") >= rows
+
+
+def test_a_retracted_studys_published_versions_do_not_show_contacts(client, django_user_model):
+    from trials.services import workflow
+
+    study = clinic_study(curation_state=c.CurationState.DRAFT)
+    curator = django_user_model.objects.create_superuser("curator", password="x")
+    reviewer = django_user_model.objects.create_superuser("reviewer", password="x")
+    workflow.study_submit(study=study, by=curator)
+    workflow.study_publish(study=study, by=reviewer)
+    published = client.get(f"/api/v1/studies/{study.accession}/versions/1/").json()["document"]
+    assert published["sites"][0]["contact_name"] == "Dr Wang"
+
+    workflow.study_retract(study=study, by=reviewer, reason="Duplicate record.")
+
+    version = client.get(f"/api/v1/studies/{study.accession}/versions/1/").json()["document"]
+    page = html(client, f"/studies/{study.accession}/versions/1/")
+    assert version["sites"][0]["contact_name"] == "" and version["sites"][0]["facility"] == "First Affiliated Hospital"
+    assert "Dr Wang" not in page and "First Affiliated Hospital" in page

@@ -11,7 +11,7 @@ from rest_framework import serializers
 
 from trials import choices as c
 from trials import models as m
-from trials.documents import PARTS_BY_NAME, public_version_subquery, row_document
+from trials.documents import PARTS_BY_NAME, public_version_subquery, row_document, without_private_contacts
 from trials.models import format_partial_date
 
 from .documents import PART_SERIALIZERS
@@ -381,6 +381,13 @@ class StudyVersionDocumentSerializer(StudyVersionSerializer):
     class Meta(StudyVersionSerializer.Meta):
         fields = [*StudyVersionSerializer.Meta.fields, "document"]
         read_only_fields = fields
+
+    def to_representation(self, instance: m.StudyVersion) -> dict:
+        data = super().to_representation(instance)
+        # Contacts of people: a published study's versions only (a retracted one keeps its sites).
+        if instance.study.curation_state != c.CurationState.PUBLISHED:
+            data["document"] = without_private_contacts(data["document"])
+        return data
 
 
 class FieldChangeSerializer(serializers.Serializer):

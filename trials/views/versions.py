@@ -5,8 +5,9 @@ from __future__ import annotations
 from django.http import Http404
 from django.shortcuts import get_object_or_404, render
 
+from trials import choices as c
 from trials import models as m
-from trials.documents import PARTS, changes_by_section, document_changes
+from trials.documents import PARTS, changes_by_section, document_changes, without_private_contacts
 from trials.documents.words import Words, field_label, value_text
 
 HEADLINE_FIELDS = [
@@ -26,12 +27,13 @@ def _in_words(model, key: str, value, words: Words, part=None) -> str:
 
 def _table(part, rows: list[dict], words: Words) -> tuple[list[str], list[list[str]]]:
     """Columns that hold a value in at least one row (so that empty fields do not crowd the table), in words."""
+    nested = {child.name for child in part.children}
     keys = [
         key
         for key in part.keys
-        if key not in ("key", "url", "interventions") and any(row.get(key) not in (None, "", []) for row in rows)
+        if key not in ("key", "url", *nested) and any(row.get(key) not in (None, "", []) for row in rows)
     ]
-    if part.name == "interventions":
+    if part.parent_field == "cohort":  # a cohort's own rows (interventions, withdrawals, baselines)
         keys = ["cohort", *keys]
     columns = [field_label(part.model, key) for key in keys]
     return columns, [[_in_words(part.model, key, row.get(key), words, part) for key in keys] for row in rows]
@@ -61,7 +63,10 @@ def study_version_detail(request, accession: str, number: int):
     study = _public_study(accession)
     version = get_object_or_404(study.versions, number=number)
     latest = study.versions.order_by("-number").values_list("number", flat=True).first()
-    document = version.document
+    # A retracted study's versions keep their sites but not the contacts of people (as its page does).
+    document = (
+        version.document if study.curation_state == c.CurationState.PUBLISHED else without_private_contacts(version.document)
+    )
     return render(
         request,
         "trials/study_version_detail.html",
