@@ -29,9 +29,7 @@ def _table(part, rows: list[dict], words: Words) -> tuple[list[str], list[list[s
     """Columns that hold a value in at least one row (so that empty fields do not crowd the table), in words."""
     nested = {child.name for child in part.children}
     keys = [
-        key
-        for key in part.keys
-        if key not in ("key", "url", *nested) and any(row.get(key) not in (None, "", []) for row in rows)
+        key for key in part.keys if key not in ("key", "url", *nested) and any(row.get(key) not in (None, "", []) for row in rows)
     ]
     if part.parent_field == "cohort":  # a cohort's own rows (interventions, withdrawals, baselines)
         keys = ["cohort", *keys]
