@@ -120,11 +120,12 @@ class StudyDocumentSerializer(_DocumentBase):  # type: ignore[misc, valid-type]
         # Contact details of people: on a published study's own document, and to those who curate it (a
         # document fetched to be edited and sent back must keep them); in bulk (`expand=children`) only
         # the contacts a public registry published.
-        bulk = isinstance(self.parent, serializers.ListSerializer)
+        if isinstance(self.parent, serializers.ListSerializer):
+            return without_private_contacts(document)
+        if instance.curation_state == c.CurationState.PUBLISHED:
+            return document
         curator = user is not None and user.has_perm("trials.change_study")
-        if bulk or not (instance.curation_state == c.CurationState.PUBLISHED or curator):
-            document = without_private_contacts(document)
-        return document
+        return document if curator else without_private_contacts(document)
 
 
 _InputBase = _with_parts(_StudyFields, "StudyDocumentInputBase", {})
