@@ -34,5 +34,5 @@ def test_a_missing_vocabulary_table_gives_no_slugs_and_leaves_the_transaction_us
     m.CellType.objects.create(slug="schwann-cells", name="Schwann cells", category="glial")
     with connection.cursor() as cursor:  # undone with the test's transaction (DDL is transactional here)
         cursor.execute("ALTER TABLE trials_condition RENAME TO trials_condition_away")
-    assert vocabulary_slugs() == {"conditions": [], "cell-types": [], "instruments": []}
+    assert vocabulary_slugs() == {"conditions": [], "cell-types": [], "instruments": [], "organisations": []}
     assert m.CellType.objects.count() == 1  # PostgreSQL would refuse this after an error without the savepoint
