@@ -195,6 +195,14 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "MilestoneKindEnum": "trials.choices.MilestoneKind",
         "InterventionKindEnum": "trials.choices.InterventionKind",
+        # Choice sets shared by several fields (the age bounds; the study's and its sites' statuses), and
+        # baselines' own statistic and dispersion sets beside the outcomes'.
+        "AgeUnitEnum": "trials.choices.AgeUnit",
+        "OverallStatusEnum": "trials.choices.OverallStatus",
+        "BaselineStatisticEnum": "trials.choices.BaselineStatistic",
+        "BaselineDispersionEnum": "trials.choices.BaselineDispersion",
+        "StatisticEnum": "trials.choices.Statistic",
+        "DispersionTypeEnum": "trials.choices.Dispersion",
     },
 }
 

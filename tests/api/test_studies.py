@@ -56,6 +56,21 @@ def pair(db):
     motor = f.InstrumentFactory(slug="isncsci-motor", name="ISNCSCI motor score")
     f.OutcomeFactory(study=sci, cohort=cohort, instrument=motor, value=None, baseline_value=None, finding="Improved")
     f.AdverseEventFactory(study=sci, cohort=cohort, term="Headache", n_affected=1, n_at_risk=4)
+    # Eligibility, sites and sponsors: adults of either sex in Guangzhou (a university) against men of
+    # 16 to 60 in Boston (a company).
+    m.Study.objects.filter(pk=als.pk).update(
+        min_age=18, min_age_unit="year", max_age=75, max_age_unit="year", eligible_sex="all", healthy_volunteers=False
+    )
+    m.Study.objects.filter(pk=sci.pk).update(
+        min_age=16, min_age_unit="year", max_age=60, max_age_unit="year", eligible_sex="male", healthy_volunteers=True
+    )
+    f.SiteFactory(study=als, facility="Guangzhou Hospital", city="Guangzhou", country="CN")
+    f.SiteFactory(study=sci, facility="Boston Hospital", city="Boston", country="US")
+    f.StudyOrganisationFactory(study=als, organisation=f.OrganisationFactory(slug="sysu", name="Sun Yat-sen University"))
+    company = f.OrganisationFactory(slug="cellgen", name="CellGen", kind=c.OrganisationKind.INDUSTRY, country="US")
+    f.StudyOrganisationFactory(study=sci, organisation=company)
+    als.refresh_from_db()
+    sci.refresh_from_db()
     return als, sci
 
 
@@ -95,6 +110,17 @@ FILTER_CASES = [
     ("has_serious_ae=true", ["als"]),
     ("has_serious_ae=false", ["sci"]),
     ("ordering=accession", ["als", "sci"]),
+    ("age=70", ["als"]),
+    ("age=17", ["sci"]),
+    ("sex=female", ["als"]),
+    ("healthy_volunteers=true", ["sci"]),
+    ("city=Guangzhou", ["als"]),
+    ("city=Tokyo", []),
+    ("near=Guangzhou", ["als"]),
+    ("radius_km=30&near=Cambridge, US", ["sci"]),
+    ("organisation=sysu", ["als"]),
+    ("sponsor_kind=industry", ["sci"]),
+    ("sponsor_kind=government", []),
 ]
 
 
@@ -165,6 +191,14 @@ def test_summary_item_is_the_documented_shape(anon, published):
         "start_date": None,
         "completion_date": "2020",
         "countries": ["CN"],
+        "min_age": None,
+        "min_age_unit": "",
+        "max_age": None,
+        "max_age_unit": "",
+        "eligible_sex": "",
+        "healthy_volunteers": None,
+        "organisations": [],
+        "cities": [],
         "has_results": True,
         "has_serious_ae": True,
         "version": None,  # the factory's study has no published version recorded
