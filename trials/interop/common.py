@@ -3,6 +3,7 @@ behind vocabulary slugs, and the registries' identifier namespaces."""
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -34,6 +35,10 @@ def iter_documents(queryset: QuerySet, chunk: int = CHUNK) -> Iterator[dict[str,
         for study in studies:
             yield study_document(study)
         last = studies[-1].pk
+        # Prefetched rows and their parents refer to each other: without a collection the chunks read so far
+        # wait for the cyclic collector's oldest generation, and memory grows with the registry after all.
+        del studies
+        gc.collect()
 
 
 def registry_system(registry: str) -> str:

@@ -10,7 +10,7 @@ numbers are the study's registry identifiers (item 3).
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,36 @@ SCHEMA_PATH = Path(__file__).parent / "schemas" / "ictrp-trds.xsd"
 CONTENT_TYPE = "application/xml; charset=utf-8"
 SOURCE_REGISTER = "NeuroCell Registry"
 ROOT = "Trials_downloaded_from_ICTRP"
+
+
+# The TRDS items in TRDS order: number, element, and the TrdsWriter method that fills it.
+ITEMS: tuple[tuple[int, str, str], ...] = (
+    (1, "Main", "main"),
+    (2, "Date_registration", "date_registration"),
+    (3, "Secondary_IDs", "secondary_ids"),
+    (4, "Source_support", "source_support"),
+    (5, "Primary_sponsor", "primary_sponsor"),
+    (6, "Secondary_sponsor", "secondary_sponsor"),
+    (7, "Public_contacts", "nothing"),
+    (8, "Scientific_contacts", "nothing"),
+    (9, "Public_title", "public_title"),
+    (10, "Scientific_title", "scientific_title"),
+    (11, "Countries", "countries"),
+    (12, "Health_conditions", "conditions"),
+    (13, "Interventions", "interventions"),
+    (14, "Criteria", "criteria"),
+    (15, "Study_type", "study_type"),
+    (16, "Date_enrollment", "date_enrollment"),
+    (17, "Target_size", "target_size"),
+    (18, "Recruitment_status", "recruitment_status"),
+    (19, "Primary_outcomes", "primary_outcomes"),
+    (20, "Secondary_outcomes", "secondary_outcomes"),
+    (21, "Ethics_reviews", "ethics_reviews"),
+    (22, "Completion_date", "completion_date"),
+    (23, "Results", "results"),
+    (24, "IPD_sharing", "nothing"),
+)
+ITEM_ELEMENTS = tuple((number, element) for number, element, _ in ITEMS)
 
 
 def _text(parent: ET.Element, tag: str, value: Any = "", **attributes: str) -> ET.Element:
@@ -44,41 +74,14 @@ class TrdsWriter:
     def __init__(self, base: str, vocabularies: Vocabularies | None = None) -> None:
         self.base = base.rstrip("/")
         self.vocabularies = vocabularies or Vocabularies()
-        # TRDS item number, element, and what fills it; the order is TRDS's.
-        self.items: tuple[tuple[int, str, Callable[[ET.Element, dict[str, Any]], None]], ...] = (
-            (1, "Main", self.main),
-            (2, "Date_registration", self.date_registration),
-            (3, "Secondary_IDs", self.secondary_ids),
-            (4, "Source_support", self.source_support),
-            (5, "Primary_sponsor", self.primary_sponsor),
-            (6, "Secondary_sponsor", self.secondary_sponsor),
-            (7, "Public_contacts", self.nothing),
-            (8, "Scientific_contacts", self.nothing),
-            (9, "Public_title", self.public_title),
-            (10, "Scientific_title", self.scientific_title),
-            (11, "Countries", self.countries),
-            (12, "Health_conditions", self.conditions),
-            (13, "Interventions", self.interventions),
-            (14, "Criteria", self.criteria),
-            (15, "Study_type", self.study_type),
-            (16, "Date_enrollment", self.date_enrollment),
-            (17, "Target_size", self.target_size),
-            (18, "Recruitment_status", self.recruitment_status),
-            (19, "Primary_outcomes", self.primary_outcomes),
-            (20, "Secondary_outcomes", self.secondary_outcomes),
-            (21, "Ethics_reviews", self.ethics_reviews),
-            (22, "Completion_date", self.completion_date),
-            (23, "Results", self.results),
-            (24, "IPD_sharing", self.nothing),
-        )
 
     # --- documents to XML ------------------------------------------------------------------------
 
     def trial(self, document: dict[str, Any]) -> ET.Element:
         trial = ET.Element("Trial")
-        for number, tag, fill in self.items:
+        for number, tag, method in ITEMS:
             element = ET.SubElement(trial, tag, {"trds": str(number)})
-            fill(element, document)
+            getattr(self, method)(element, document)
         return trial
 
     def trials(self, documents: Iterable[dict[str, Any]], export_date: str) -> ET.Element:
