@@ -16,6 +16,7 @@ from .base import (
     period_start,
     require_precision,
 )
+from .imports import CtgovImport
 from .results import (
     ON_SCALE_STATISTICS,
     AdverseEvent,
@@ -41,6 +42,7 @@ from .vocabularies import CellType, Condition, Instrument, SourceDocument
 from .workflow import ReviewComment, StudyTransition, StudyVersion
 
 __all__ = [
+    "CtgovImport",
     "ON_SCALE_STATISTICS",
     "AccessionCounter",
     "AdverseEvent",
