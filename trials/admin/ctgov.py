@@ -54,6 +54,16 @@ class CtgovImportAdmin(admin.ModelAdmin):
     def has_change_permission(self, request, obj=None) -> bool:
         return False
 
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # the last import is the common ancestor a re-import merges against
+
+    # An import is part of its study's record: whoever may view studies may read it (no separate role).
+    def has_view_permission(self, request, obj=None) -> bool:
+        return request.user.has_perm("trials.view_study")
+
+    def has_module_permission(self, request) -> bool:
+        return request.user.has_perm("trials.view_study")
+
     def get_urls(self):
         upload = path("upload/", self.admin_site.admin_view(self.upload_view), name="trials_ctgovimport_upload")
         return [upload, *super().get_urls()]
