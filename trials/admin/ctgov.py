@@ -45,7 +45,7 @@ class CtgovImportAdmin(admin.ModelAdmin):
     list_select_related = ["study", "imported_by"]
     search_fields = ["nct_id", "study__accession", "study__title"]
     readonly_fields = ["nct_id", "study_link", "last_update_posted", "imported_at", "imported_by", "import_count", "report_table"]
-    fields = readonly_fields
+    fields = tuple(readonly_fields)
     change_list_template = "admin/trials/ctgovimport/change_list.html"
 
     def has_add_permission(self, request) -> bool:

@@ -308,7 +308,7 @@ def timezone_today() -> str:
 
 
 @require_GET
-def jsonl_export(request: HttpRequest) -> HttpResponse:
+def jsonl_export(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
     """Every public study as gzip JSON Lines (header line first), streamed."""
     try:
         check_parameters(request, set())
