@@ -13,6 +13,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 
 from tests import factories as f
+from tests.i18n import chinese
 from trials import choices as c
 from trials import models as m
 from trials.documents import DocumentError, load_document, vocabulary_upsert
@@ -258,3 +259,13 @@ def test_admin_upload_needs_the_permission_to_add_studies(client, vocabularies):
     client.force_login(visitor)
     assert upload(client, json.dumps(record()).encode()).status_code == 403
     assert not m.CtgovImport.objects.exists()
+
+
+def test_the_import_speaks_chinese():
+    for msgid in (
+        "Import a ClinicalTrials.gov record",
+        "guessed: confirm",
+        "mapped / guessed / left out",
+        "ClinicalTrials.gov imports",
+    ):
+        chinese(msgid)
