@@ -14,6 +14,7 @@ import re
 from typing import Any
 
 from django.utils import translation
+from django_countries import countries
 
 from trials import choices as c
 
@@ -162,7 +163,7 @@ class FhirBuilder:
         if conditions:
             resource["condition"] = conditions
         if document.get("countries"):
-            resource["region"] = [concept(code, COUNTRY_SYSTEM, code) for code in document["countries"]]
+            resource["region"] = [concept(countries.name(code) or code, COUNTRY_SYSTEM, code) for code in document["countries"]]
         if document.get("brief_summary"):
             resource["descriptionSummary"] = document["brief_summary"]
         period = {k: document[d] for k, d in (("start", "start_date"), ("end", "completion_date")) if document.get(d)}
