@@ -11,6 +11,8 @@ from django.conf import settings
 from django.contrib.auth.models import Group, User
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from tests import factories as f
 from tests.i18n import chinese
@@ -269,3 +271,21 @@ def test_the_import_speaks_chinese():
         "ClinicalTrials.gov imports",
     ):
         chinese(msgid)
+
+
+def test_admin_list_of_imports_has_a_fixed_query_count(client, db):
+    """The same queries for 2 rows as for 20: session and user, the counts, the page's rows with their
+    study and user (list_select_related)."""
+    admin_user = User.objects.create_superuser("root", "root@example.org", "pw")
+    client.force_login(admin_user)
+    counts = []
+    for index in range(20):
+        study = f.StudyFactory(curation_state=c.CurationState.DRAFT)
+        m.CtgovImport.objects.create(nct_id=f"NCT0999{index:04d}", study=study, record={}, document={}, imported_by=admin_user)
+        if index + 1 in (2, 20):
+            with CaptureQueriesContext(connection) as queries:
+                response = client.get("/admin/trials/ctgovimport/")
+            assert response.status_code == 200
+            assert response.content.decode().count("NCT0999") >= index + 1
+            counts.append(len(queries))
+    assert counts[0] == counts[1] <= 8, counts
