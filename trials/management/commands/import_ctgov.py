@@ -40,7 +40,7 @@ class Command(BaseCommand):
                 if entry["status"] != "mapped":
                     target = entry["field"] or "—"
                     note = f" ({entry['note']})" if entry["note"] else ""
-                    self.stdout.write(f"  {entry['status']:<9} {entry['source']} → {target}: {entry['value'][:80]}{note}")
+                    self.stdout.write(f"  {entry['status']:<9} {entry['source']} → {target}: {' '.join(entry['value'].split())[:80]}{note}")
             for conflict in summary["kept_curator_edits"]:
                 now = str(conflict["clinicaltrials_gov"])[:120]
                 self.stdout.write(f"  kept the curator's {conflict['key']}; ClinicalTrials.gov now says: {now}")
