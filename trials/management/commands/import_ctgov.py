@@ -40,7 +40,8 @@ class Command(BaseCommand):
                 if entry["status"] != "mapped":
                     target = entry["field"] or "—"
                     note = f" ({entry['note']})" if entry["note"] else ""
-                    self.stdout.write(f"  {entry['status']:<9} {entry['source']} → {target}: {' '.join(entry['value'].split())[:80]}{note}")
+                    value = " ".join(entry["value"].split())[:80]
+                    self.stdout.write(f"  {entry['status']:<9} {entry['source']} → {target}: {value}{note}")
             for conflict in summary["kept_curator_edits"]:
                 now = str(conflict["clinicaltrials_gov"])[:120]
                 self.stdout.write(f"  kept the curator's {conflict['key']}; ClinicalTrials.gov now says: {now}")
