@@ -8,6 +8,7 @@ from django.shortcuts import render
 from django.utils.translation import gettext as _
 
 from trials import evidence
+from trials.documents import document_queryset
 from trials.filters import StudyFilterSet
 from trials.models import Instrument, Study
 
@@ -126,3 +127,24 @@ def outcomes(request):
         "api_query": urlencode([(k, v) for k, values in request.GET.lists() for v in values if v]),
     }
     return render(request, "trials/evidence/outcomes.html", context)
+
+
+def compare(request):
+    """2–4 published studies side by side: `?study=NCR-000005&study=NCR-000007`."""
+    wanted = list(dict.fromkeys(value.strip() for value in request.GET.getlist("study") if value.strip()))
+    error = ""
+    if len(wanted) > evidence.MAX_COMPARED:
+        error = _("Choose at most %(count)d studies.") % {"count": evidence.MAX_COMPARED}
+        wanted = wanted[: evidence.MAX_COMPARED]
+    found = {study.accession: study for study in document_queryset(Study.objects.public()).filter(accession__in=wanted)}
+    studies = [found[accession] for accession in wanted if accession in found]
+    missing = [accession for accession in wanted if accession not in found]
+    if len(studies) < 2 and not error:
+        error = _("Choose two to four studies to compare: tick “Compare” on the search page.")
+    context = {
+        "studies": studies,
+        "missing": missing,
+        "error": error,
+        "aligned": evidence.side_by_side(studies) if len(studies) >= 2 else None,
+    }
+    return render(request, "trials/evidence/compare.html", context, status=200)
