@@ -9,6 +9,7 @@ contributes to a pooled estimate only when it carries a mean change, its SD or S
 from __future__ import annotations
 
 import math
+from typing import Any
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -676,6 +677,15 @@ EVIDENCE_PARAMETERS = set(EvidenceForm.base_fields)
 MAX_COMPARED = 4
 
 
+def unknown_as_mark(number: int | None) -> str:
+    return "?" if number is None else str(number)
+
+
+def tr(obj: Any, field: str) -> str:
+    """The Chinese field on Chinese pages when curated, else English (any model with `_zh` fields)."""
+    return Localized.tr(obj, field)
+
+
 @dataclass
 class AlignedRow:
     """One line of the side-by-side table: a heading and each study's entries (a list per study)."""
@@ -703,13 +713,11 @@ def side_by_side(studies: list[m.Study]) -> dict[str, list[AlignedRow]]:
         ]
 
     def dose(i: m.Intervention) -> str:
-        text = Localized.tr(i, "dose_text")
-        return f"{Localized.tr(i, 'name')}: {text}" if text else ""
+        text = tr(i, "dose_text")
+        return f"{tr(i, 'name')}: {text}" if text else ""
 
     facts = [
-        AlignedRow(
-            str(_("Conditions")), per_study(lambda s: [Localized.tr(link.condition, "name") for link in s.study_conditions.all()])
-        ),
+        AlignedRow(str(_("Conditions")), per_study(lambda s: [tr(link.condition, "name") for link in s.study_conditions.all()])),
         AlignedRow(
             str(_("Design")),
             per_study(
@@ -722,7 +730,7 @@ def side_by_side(studies: list[m.Study]) -> dict[str, list[AlignedRow]]:
             str(_("Cohorts")),
             per_study(
                 lambda s: [
-                    f"{Localized.tr(cohort, 'label')} ({cohort.get_role_display()}, n = {cohort.n_enrolled if cohort.n_enrolled is not None else '?'})"
+                    f"{tr(cohort, 'label')} ({cohort.get_role_display()}, n = {unknown_as_mark(cohort.n_enrolled)})"
                     for cohort in s.cohorts.all()
                 ]
             ),
@@ -760,19 +768,19 @@ def side_by_side(studies: list[m.Study]) -> dict[str, list[AlignedRow]]:
             per_study(lambda s: [f"{i.name}{': ' + i.dose_text if i.dose_text else ''}" for i in co_therapies(s)]),
         ),
         AlignedRow(
-            str(_("Follow-up")), per_study(lambda s: [f"{s.follow_up_months} {_('months')}" if s.follow_up_months else ""])
+            str(_("Follow-up")), per_study(lambda s: [f"{s.follow_up_months:g} {_('months')}" if s.follow_up_months else ""])
         ),
     ]
 
     instruments: dict[str, str] = {}
     for study in studies:
         for outcome in study.outcomes.all():
-            instruments.setdefault(outcome.instrument.slug, Localized.tr(outcome.instrument, "name"))
+            instruments.setdefault(outcome.instrument.slug, tr(outcome.instrument, "name"))
 
     def outcome_text(outcome: m.OutcomeMeasure) -> str:
         parts = [timepoint_label(outcome) or str(_("time not reported"))]
         if outcome.cohort is not None:
-            parts.append(Localized.tr(outcome.cohort, "label"))
+            parts.append(tr(outcome.cohort, "label"))
         if outcome.value is not None:
             parts.append(f"{outcome.get_statistic_display()} {outcome.value:g}")
         if outcome.change_value is not None:
@@ -789,8 +797,8 @@ def side_by_side(studies: list[m.Study]) -> dict[str, list[AlignedRow]]:
     organ_classes = sorted({event.organ_class for study in studies for event in study.adverse_events.all()})
 
     def harm_text(event: m.AdverseEvent) -> str:
-        count = f"{event.n_affected if event.n_affected is not None else '?'}/{event.n_at_risk if event.n_at_risk is not None else '?'}"
-        return f"{Localized.tr(event, 'term')}: {count}" + (
+        count = f"{unknown_as_mark(event.n_affected)}/{unknown_as_mark(event.n_at_risk)}"
+        return f"{tr(event, 'term')}: {count}" + (
             f" ({event.get_serious_display().lower()})" if event.serious == c.Seriousness.SERIOUS else ""
         )
 
