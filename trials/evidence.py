@@ -9,10 +9,10 @@ contributes to a pooled estimate only when it carries a mean change, its SD or S
 from __future__ import annotations
 
 import math
-from typing import Any
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 import numpy
 from django import forms
