@@ -654,13 +654,6 @@ class EvidenceForm(forms.Form):
     window_from = forms.FloatField(label=_("From month"), required=False, min_value=0, max_value=600)
     window_to = forms.FloatField(label=_("To month"), required=False, min_value=0, max_value=600)
 
-    def clean(self):
-        super().clean()
-        start, end = self.cleaned_data.get("window_from"), self.cleaned_data.get("window_to")
-        if start is not None and end is not None and end < start:
-            self.add_error("window_to", _("The window must end at or after its start."))
-        return self.cleaned_data
-
     @property
     def window(self) -> tuple[float, float]:
         data = self.cleaned_data

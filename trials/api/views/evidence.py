@@ -13,21 +13,53 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from trials import choices as c
 from trials import evidence
 from trials.filters import StudyFilterSet
 from trials.models import Instrument, Study
 
+from .. import schema as openapi
 from ..csv import CONTENT_TYPE, CSVRenderer, csv_lines
 from .base import ApiMixin
 
-EVIDENCE_PARAMETERS = [
+FORMAT_PARAMETER = OpenApiParameter(
+    "format", OpenApiTypes.STR, enum=["json", "csv"], description="`csv` for a CSV file of the same numbers."
+)
+SAFETY_PARAMETERS = [
+    *openapi.filter_parameters(StudyFilterSet),
     OpenApiParameter(
-        "organ_class", OpenApiTypes.STR, description="Safety: the table of named events, only this MedDRA organ class."
+        "organ_class",
+        OpenApiTypes.STR,
+        enum=[value for value, _label in c.OrganClass.choices],
+        description="Only this MedDRA organ class in the table of named events (`terms`).",
     ),
-    OpenApiParameter("instrument", OpenApiTypes.STR, description="Outcomes: the instrument's slug (required there)."),
-    OpenApiParameter("window_from", OpenApiTypes.NUMBER, description="Outcomes: window start, months after treatment."),
-    OpenApiParameter("window_to", OpenApiTypes.NUMBER, description="Outcomes: window end, months after treatment."),
-    OpenApiParameter("format", OpenApiTypes.STR, enum=["json", "csv"], description="`csv` for a CSV file."),
+    FORMAT_PARAMETER,
+]
+OUTCOME_PARAMETERS = [
+    *(parameter for parameter in openapi.filter_parameters(StudyFilterSet) if parameter.name != "instrument"),
+    # The search's own `instrument` filter, here required and single: the one instrument the view is about.
+    OpenApiParameter(
+        "instrument",
+        {"type": "array", "items": {"type": "string"}, "minItems": 1, "maxItems": 1},
+        OpenApiParameter.QUERY,
+        required=True,
+        explode=True,
+        description="The instrument's slug, e.g. alsfrs-r (see /api/v1/instruments/).",
+        extensions={"x-vocabulary": "instruments"},
+    ),
+    OpenApiParameter(
+        "window_from",
+        {"type": "number", "minimum": 0, "maximum": 600},
+        OpenApiParameter.QUERY,
+        description="Window start, months after treatment (default 0).",
+    ),
+    OpenApiParameter(
+        "window_to",
+        {"type": "number", "minimum": 0, "maximum": 600},
+        OpenApiParameter.QUERY,
+        description="Window end, months after treatment (default 600). A window that ends before it starts holds no row.",
+    ),
+    FORMAT_PARAMETER,
 ]
 
 
@@ -67,7 +99,7 @@ class SafetyEvidenceView(EvidenceView):
         "serious one, death, procedure- and cell-related events, each as affected/at risk pooled over the cohorts "
         "that report both, with Wilson and exact (Clopper-Pearson) 95 % intervals, the studies behind each figure "
         "and every cohort left out with the reason.",
-        parameters=EVIDENCE_PARAMETERS,
+        parameters=SAFETY_PARAMETERS,
         responses={200: OpenApiResponse(OpenApiTypes.OBJECT)},
     )
     def get(self, request):
@@ -89,12 +121,14 @@ class OutcomeEvidenceView(EvidenceView):
         "(the instrument's direction applied), included or left out with the reason; where at least three studies "
         "give a mean change with SD or SE and n, a DerSimonian-Laird random-effects pooled estimate with its 95 % "
         "interval, I² and τ².",
-        parameters=EVIDENCE_PARAMETERS,
+        parameters=OUTCOME_PARAMETERS,
         responses={200: OpenApiResponse(OpenApiTypes.OBJECT)},
     )
     def get(self, request):
         filterset, form = self.parameters(request)
         slug = form.cleaned_data.get("instrument")
+        if len(request.query_params.getlist("instrument")) > 1:
+            raise exceptions.ValidationError({"instrument": ["Give one instrument: the view pools one scale."]})
         if not slug:
             raise exceptions.ValidationError({"instrument": ["Give the instrument's slug, e.g. instrument=alsfrs-r."]})
         instrument = Instrument.objects.filter(slug=slug).first()
