@@ -289,6 +289,16 @@ class Relatedness(models.TextChoices):
     UNKNOWN = "unknown", _("Not reported")
 
 
+class AeScope(models.TextChoices):
+    """What a row counts: one kind of event, or every event of a class, as the source states a total."""
+
+    EVENT = "event", _("One kind of event")
+    ALL = "all", _("All adverse events")
+    ALL_SERIOUS = "all_serious", _("All serious adverse events")
+    ALL_RELATED = "all_related", _("All related events")
+    ALL_SERIOUS_RELATED = "all_serious_related", _("All serious related events")
+
+
 class Attribution(models.TextChoices):
     CELL_PRODUCT = "cell_product", _("Cell product")
     PROCEDURE = "procedure", _("Administration procedure")

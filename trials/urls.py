@@ -1,11 +1,14 @@
 from django.urls import path
 
-from .views import public, versions
+from .views import evidence, public, versions
 
 app_name = "trials"
 
 urlpatterns = [
     path("", public.home, name="home"),
+    path("evidence/safety/", evidence.safety, name="evidence-safety"),
+    path("evidence/outcomes/", evidence.outcomes, name="evidence-outcomes"),
+    path("evidence/compare/", evidence.compare, name="evidence-compare"),
     path("studies/", public.study_list, name="study-list"),
     path("studies/<str:accession>/", public.study_detail, name="study-detail"),
     path("studies/<str:accession>/versions/", versions.study_versions, name="study-versions"),

@@ -165,8 +165,8 @@ ADVERSE_EVENTS = Part(
     "adverse_events",
     m.AdverseEvent,
     (
-        "key", "cohort", "term", "term_zh", "organ_class", "serious", "grade", "relatedness", "attributed_to",
-        "n_events", "n_affected", "n_at_risk", "onset", "outcome", "description", "description_zh",
+        "key", "cohort", "term", "term_zh", "organ_class", "scope", "serious", "grade", "relatedness",
+        "attributed_to", "n_events", "n_affected", "n_at_risk", "onset", "outcome", "description", "description_zh",
     ),
     label=_("Adverse events"),
     natural=("cohort", "term", "serious", "grade", "relatedness", "attributed_to"),
