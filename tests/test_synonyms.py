@@ -1,6 +1,8 @@
 """Free text in the field's words (trials.synonyms): every curated study of a condition is found by each of
 its common names, in English and in Chinese, on SQLite and PostgreSQL alike."""
 
+import pytest
+
 from tests import factories as f
 from trials import choices as c
 from trials import models as m
@@ -130,3 +132,17 @@ def test_the_pattern_matches_alike_in_python():
     assert re.search("(?i)" + pattern, "渐冻症患者")
     assert not re.search("(?i)" + pattern, "clinical trials")
     assert re.search("(?i)" + pattern, "uses c++ here")
+
+
+@pytest.mark.parametrize("count", [2, 20])
+def test_a_concept_search_page_runs_a_fixed_number_of_queries(client, django_assert_num_queries, count):
+    from tests.test_views import SEARCH_PAGE
+
+    for _ in range(count):
+        f.full_study()
+    # The search page's queries, and one more: the lexicon (every vocabulary's terms, one UNION query),
+    # read once per request however often the facets re-apply the filter.
+    with django_assert_num_queries(SEARCH_PAGE + 1):
+        html = client.get("/studies/", {"q": "amyotrophic lateral sclerosis"}).content.decode()
+    assert html.count('class="result"') == count
+    assert "Showing studies about <strong>Amyotrophic lateral sclerosis</strong>" in html

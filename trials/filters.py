@@ -207,12 +207,12 @@ class StudyFilterSet(df.FilterSet):
             )
             return queryset.annotate(text_rank=rank, search_rank=rank).filter(pk__in=ids)
         substring |= Q(title__icontains=value) | Q(brief_summary__icontains=value)
-        rank = Case(
+        title_first = Case(
             When(Q(title__icontains=value) | Q(title_zh__icontains=value), then=Value(2.0)),
             default=Value(1.0),
             output_field=FloatField(),
         )
-        return queryset.filter(substring | identifiers).annotate(text_rank=rank, search_rank=rank)
+        return queryset.filter(substring | identifiers).annotate(text_rank=title_first, search_rank=title_first)
 
     def filter_condition(self, queryset: QuerySet, name: str, value: list[str]) -> QuerySet:
         if not value:

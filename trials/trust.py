@@ -73,9 +73,9 @@ def _registered_before_start() -> Q:
     """
     start = _outer_start()
     return Q(start_date__isnull=False) & (
-        _registrations(date_precision=c.DatePrecision.DAY, date__lte=OuterRef("start_date"))
-        | _registrations(date_precision=c.DatePrecision.MONTH, date__lt=TruncMonth(start))
-        | _registrations(date_precision=c.DatePrecision.YEAR, date__lt=TruncYear(start))
+        Q(_registrations(date_precision=c.DatePrecision.DAY, date__lte=OuterRef("start_date")))
+        | Q(_registrations(date_precision=c.DatePrecision.MONTH, date__lt=TruncMonth(start)))
+        | Q(_registrations(date_precision=c.DatePrecision.YEAR, date__lt=TruncYear(start)))
     )
 
 

@@ -14,13 +14,14 @@ from django.contrib.syndication.views import Feed
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.urls import reverse
-from django.utils.feedgenerator import Atom1Feed, Rss201rev2Feed
+from django.utils.feedgenerator import Atom1Feed, Rss201rev2Feed, SyndicationFeed
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
 
 from trials import models as m
 from trials import pages
 from trials.documents import document_changes
+from trials.documents.words import Words
 from trials.filters import StudyFilterSet
 
 # Entries per feed: readers poll often, so the newest versions are enough.
@@ -30,7 +31,7 @@ CHANGES_SHOWN = 25
 
 
 class StudySearchFeed(Feed):
-    feed_type = Atom1Feed
+    feed_type: type[SyndicationFeed] = Atom1Feed
 
     def __call__(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
         filterset = StudyFilterSet(request.GET, queryset=m.Study.objects.public())
@@ -83,6 +84,11 @@ class StudySearchFeed(Feed):
         }
         for version in versions:
             version.previous_document = previous.get((version.study_id, version.number - 1))  # type: ignore[attr-defined]
+        # One set of vocabulary names for every entry's changes: each vocabulary is read once per feed. Kept
+        # on the items, not on this Feed, which every request shares.
+        words = Words(*(version.document for version in versions), *previous.values())
+        for version in versions:
+            version.words = words  # type: ignore[attr-defined]
         return versions
 
     def item_title(self, item: m.StudyVersion) -> str:
@@ -111,7 +117,7 @@ class StudySearchFeed(Feed):
         note = format_html("<p>{}</p>", item.note) if item.note else ""
         if item.number == 1 or previous is None:
             return format_html("<p>{}</p>{}", _("First published in the registry."), note)
-        changes = document_changes(previous, item.document)
+        changes = document_changes(previous, item.document, item.words)  # type: ignore[attr-defined]
         if not changes:
             return format_html("<p>{}</p>{}", _("Republished without changes to its content."), note)
         lines = []
