@@ -135,7 +135,7 @@ def test_the_pattern_matches_alike_in_python():
 
 
 @pytest.mark.parametrize("count", [2, 20])
-def test_a_concept_search_page_runs_a_fixed_number_of_queries(client, django_assert_num_queries, count):
+def test_a_concept_search_page_runs_a_fixed_number_of_queries(client, db, django_assert_num_queries, count):
     from tests.test_views import SEARCH_PAGE
 
     for _ in range(count):
@@ -146,3 +146,25 @@ def test_a_concept_search_page_runs_a_fixed_number_of_queries(client, django_ass
         html = client.get("/studies/", {"q": "amyotrophic lateral sclerosis"}).content.decode()
     assert html.count('class="result"') == count
     assert "Showing studies about <strong>Amyotrophic lateral sclerosis</strong>" in html
+
+
+def test_code_synonyms_name_a_code_of_their_list(db):
+    from django.core.exceptions import ValidationError
+    from django.db import IntegrityError, transaction
+
+    assert m.CodeSynonyms.objects.filter(vocabulary="route", code="intrathecal").exists()  # seeded by the migration
+    wrong = m.CodeSynonyms(vocabulary="route", code="msc", synonyms="MSC")
+    with pytest.raises(ValidationError) as error:
+        wrong.full_clean()
+    assert "code" in error.value.message_dict
+    with pytest.raises(IntegrityError), transaction.atomic():
+        wrong.save()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        m.CodeSynonyms.objects.create(vocabulary="route", code="intrathecal", synonyms="again")
+
+
+def test_curators_edit_synonyms_in_the_admin(admin_client, db):
+    condition = f.ConditionFactory(slug="stroke", name="Stroke")
+    page = admin_client.get(f"/admin/trials/condition/{condition.pk}/change/").content.decode()
+    assert 'name="synonyms"' in page
+    assert admin_client.get("/admin/trials/codesynonyms/").status_code == 200

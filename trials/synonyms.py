@@ -137,7 +137,7 @@ def lexicon() -> list[Concept]:
         concepts.append(Concept(kind, ident, pk, name, name_zh, frozenset(terms), parent))
     for vocabulary, choices in ((c.SynonymVocabulary.ROUTE, c.Route), (c.SynonymVocabulary.CELL_CATEGORY, c.CellCategory)):
         for code, label in choices.choices:
-            if code in (c.Route.OTHER, c.Route.UNKNOWN):
+            if code in (c.Route.OTHER, c.Route.UNKNOWN, c.CellCategory.OTHER):
                 continue  # "other" and "not reported" are no concept anyone searches for
             with translation.override("en"):
                 name = str(label)
