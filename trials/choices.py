@@ -348,3 +348,30 @@ class OrganClass(models.TextChoices):
     SURGICAL = "surgical", _("Surgical and medical procedures")
     VASCULAR = "vascular", _("Vascular disorders")
     MULTIPLE = "multiple", _("Multiple / not classifiable (summary rows)")
+
+
+class TriState(models.TextChoices):
+    """A curated yes/no that may be unknown: what the sources do not say stays unknown."""
+
+    YES = "yes", _("Yes")
+    NO = "no", _("No")
+    UNKNOWN = "unknown", _("Unknown")
+
+
+class TrustFlag(models.TextChoices):
+    """The trust signals of a stem-cell study (trials/trust.py computes or reads each)."""
+
+    REGISTERED = "registered", _("Registered in a public registry")
+    PROSPECTIVE = "prospective", _("Registered before enrolment")
+    AUTHORISED = "authorised", _("Authorised by a regulator")
+    PATIENT_PAYS = "patient_pays", _("Patients pay to take part")
+    PEER_REVIEWED = "peer_reviewed", _("Peer-reviewed results")
+    RESULTS_POSTED = "results_posted", _("Results posted")
+    STALE = "stale", _("Status not verified for over 2 years")
+
+
+class SynonymVocabulary(models.TextChoices):
+    """Coded lists (not vocabulary tables) whose codes carry search synonyms (trials.models.CodeSynonyms)."""
+
+    ROUTE = "route", _("Route of administration")
+    CELL_CATEGORY = "cell_category", _("Cell category")

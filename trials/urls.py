@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import evidence, public, versions
+from .views import evidence, feeds, public, versions
 
 app_name = "trials"
 
@@ -10,6 +10,8 @@ urlpatterns = [
     path("evidence/outcomes/", evidence.outcomes, name="evidence-outcomes"),
     path("evidence/compare/", evidence.compare, name="evidence-compare"),
     path("studies/", public.study_list, name="study-list"),
+    path("studies/feed/", feeds.StudySearchFeed(), name="study-feed"),
+    path("studies/feed/rss/", feeds.StudySearchRssFeed(), name="study-feed-rss"),
     path("studies/<str:accession>/", public.study_detail, name="study-detail"),
     path("studies/<str:accession>/versions/", versions.study_versions, name="study-versions"),
     path("studies/<str:accession>/versions/compare/", versions.study_version_compare, name="study-version-compare"),

@@ -38,7 +38,7 @@ from .study import (
     StudyCountry,
     StudyQuerySet,
 )
-from .vocabularies import CellType, Condition, Instrument, SourceDocument
+from .vocabularies import CellType, CodeSynonyms, Condition, Instrument, SourceDocument
 from .workflow import ReviewComment, StudyTransition, StudyVersion
 
 __all__ = [
@@ -47,6 +47,7 @@ __all__ = [
     "AccessionCounter",
     "AdverseEvent",
     "CellType",
+    "CodeSynonyms",
     "Cohort",
     "CohortInStudyMixin",
     "Condition",
