@@ -54,6 +54,7 @@ def search_results_queryset(filterset: StudyFilterSet) -> QuerySet:
     return (
         cast(m.StudyQuerySet, filterset.qs)
         .with_flags()
+        .with_trust()
         .only(*RESULT_FIELDS)
         .prefetch_related(
             Prefetch(
@@ -252,6 +253,7 @@ def facets(filterset: StudyFilterSet) -> list[Facet]:
         flag("has_serious_ae"),
         build("organisation", [(org.slug, org.tr("name"), 0) for org in organisations]),
         from_choices("sponsor_kind"),
+        from_choices("trust"),
     ]
 
 

@@ -17,6 +17,7 @@ from .base import (
     require_precision,
 )
 from .clinic import BaselineMeasure, Site, StudyOrganisation, Withdrawal
+from .imports import CtgovImport
 from .results import (
     ON_SCALE_STATISTICS,
     AdverseEvent,
@@ -38,15 +39,17 @@ from .study import (
     StudyCountry,
     StudyQuerySet,
 )
-from .vocabularies import CellType, Condition, Instrument, Organisation, SourceDocument
+from .vocabularies import CellType, CodeSynonyms, Condition, Instrument, Organisation, SourceDocument
 from .workflow import ReviewComment, StudyTransition, StudyVersion
 
 __all__ = [
+    "CtgovImport",
     "ON_SCALE_STATISTICS",
     "AccessionCounter",
     "AdverseEvent",
     "BaselineMeasure",
     "CellType",
+    "CodeSynonyms",
     "Cohort",
     "CohortInStudyMixin",
     "Condition",

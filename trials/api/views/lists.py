@@ -156,6 +156,8 @@ class ApiRootView(ApiMixin, APIView):
         "organisations": "api:organisation-list",
         "outcomes": "api:outcome-list",
         "adverse_events": "api:adverse-event-list",
+        "evidence_safety": "api:evidence-safety",
+        "evidence_outcomes": "api:evidence-outcomes",
         "version": "api:version",
         "schema": "api:schema",
         "docs": "api:docs",

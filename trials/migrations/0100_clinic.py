@@ -14,7 +14,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('trials', '0011_document_keys_and_versions'),
+        ('trials', '0050_search_terms_and_trust'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
