@@ -43,8 +43,9 @@ def test_study_list(anon, studies, django_assert_num_queries, page_size):
 
 @pytest.mark.parametrize("page_size", [10, 1000])
 def test_study_list_with_filters(anon, studies, django_assert_num_queries, page_size):
-    # + the condition filter's vocabulary (validating the slugs), the condition closure and the slugs' ids
-    with django_assert_num_queries(SUMMARY_LIST + 3):
+    # + the condition filter's vocabulary (validating the slugs), the condition closure and the slugs' ids,
+    # and the search's concept expansion of `q` (trials.synonyms)
+    with django_assert_num_queries(SUMMARY_LIST + 4):
         response = anon.get(
             f"/api/v1/studies/?page_size={page_size}&condition=amyotrophic-lateral-sclerosis&phase=phase1&q=study"
         )

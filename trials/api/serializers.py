@@ -217,7 +217,9 @@ def summary_rows(queryset, *, context: dict, chunk_size: int = 2000) -> Iterator
     marker = "NCR-000000"
     link = absolute_url(request, reverse("api:study-detail", kwargs={"accession": marker}))
     head, tail = link.split(marker, 1)
-    rows = queryset.prefetch_related(None).values_list("pk", *columns, *dates).iterator(chunk_size=chunk_size)
+    # The trust signals are the queryset's annotations (StudyQuerySet.with_trust), read as columns.
+    flags = [f"trust_{flag}" for flag in c.TrustFlag.values]
+    rows = queryset.prefetch_related(None).values_list("pk", *columns, *flags, *dates).iterator(chunk_size=chunk_size)
     while chunk := list(islice(rows, chunk_size)):
         ids = [row[0] for row in chunk]
         conditions = _grouped_rows(
@@ -241,6 +243,7 @@ def summary_rows(queryset, *, context: dict, chunk_size: int = 2000) -> Iterator
         )
         for row in chunk:
             pk, values, (start, start_precision, end, end_precision) = row[0], row[1 : len(columns) + 1], row[-4:]
+            trust = dict(zip(c.TrustFlag.values, row[len(columns) + 1 : len(columns) + 1 + len(flags)], strict=True))
             item = {
                 name: None if value is None else fields[name].to_representation(value)
                 for name, value in zip(columns, values, strict=True)
@@ -253,6 +256,7 @@ def summary_rows(queryset, *, context: dict, chunk_size: int = 2000) -> Iterator
                 donors=_unique(product[2] for product in cells),
                 routes=_unique(product[3] for product in cells),
                 countries=[code for (code,) in countries.get(pk, [])],
+                trust=trust,
                 organisations=lead_first(organisations.get(pk, [])),
                 cities=_unique(city for (city,) in cities.get(pk, [])),
                 start_date=format_partial_date(start, start_precision) or None,
