@@ -40,7 +40,8 @@ def duration(amount: Decimal | float | str, unit: str, *, count: Decimal | float
     (by default the amount itself; a fraction takes the plural, as in English)."""
     text = amount if isinstance(amount, str) else number(amount)
     value = count if count is not None else (None if isinstance(amount, str) else amount)
-    n = 1 if value is not None and Decimal(str(value)) == 1 else 2
+    # ngettext counts whole numbers; 0.5 months and 1.5 months take the plural, as in English.
+    n = 1 if value is not None and abs(Decimal(str(value))) == 1 else 2
     forms = {
         c.TimeUnit.HOUR: ngettext("%(n)s hour", "%(n)s hours", n),
         c.TimeUnit.DAY: ngettext("%(n)s day", "%(n)s days", n),
@@ -57,10 +58,11 @@ def timepoint_label(outcome) -> str:
     if outcome.timepoint is None:
         return ""
     if outcome.timepoint_to is not None:
-        span = f"{number(outcome.timepoint)}–{number(outcome.timepoint_to)}"
+        # A true minus: "−3–0 months" must not read as a range starting at 3.
+        span = f"{number(outcome.timepoint)}–{number(outcome.timepoint_to)}".replace("-", "−")
         label = duration(span, outcome.timepoint_unit, count=outcome.timepoint_to)
     else:
-        label = duration(outcome.timepoint, outcome.timepoint_unit)
+        label = duration(number(outcome.timepoint).replace("-", "−"), outcome.timepoint_unit, count=outcome.timepoint)
     if outcome.is_last_follow_up:
         label = _("%(label)s (last follow-up)") % {"label": label}
     return label

@@ -75,7 +75,9 @@ def text_width(text: str) -> float:
     return sum(FONT if unicodedata.east_asian_width(ch) in "WF" else FONT * 0.56 for ch in text)
 
 
-def placed_text(text: str, centre: float, y: float, css: str, *, within: tuple[float, float] = (0, WIDTH), **attributes: str) -> str:
+def placed_text(
+    text: str, centre: float, y: float, css: str, *, within: tuple[float, float] = (0, WIDTH), **attributes: str
+) -> str:
     """Text centred on `centre` but kept inside `within` (the drawing, or the plot clear of the axis)."""
     half = text_width(text) / 2
     x = min(max(centre, within[0] + half + 2), within[1] - half - 2)
@@ -145,7 +147,9 @@ def render_svg(chart: Chart, instrument: Instrument) -> SafeString:
     frame = Frame(chart, instrument)
     sx, sy, top, plot_h = frame.sx, frame.sy, frame.top, frame.plot_h
     summary = (
-        _("Bar chart of changes, each bar spanning the period it was measured over; the same numbers are in the table that follows.")
+        _(
+            "Bar chart of changes, each bar spanning the period it was measured over; the same numbers are in the table that follows."
+        )
         if chart.kind == "change"
         else _("Line chart, %(count)s series; the same numbers are in the table that follows.") % {"count": len(chart.series)}
     )
@@ -153,7 +157,10 @@ def render_svg(chart: Chart, instrument: Instrument) -> SafeString:
         format_html('<title id="{}-title">{}</title>', chart.key, chart.title),
         format_html('<desc id="{}-desc">{}</desc>', chart.key, summary),
         format_html(
-            '<text class="chart-direction" x="2" y="{}" font-size="{}">{}</text>', ROW - 4, FONT, chart_direction(chart, instrument)
+            '<text class="chart-direction" x="2" y="{}" font-size="{}">{}</text>',
+            ROW - 4,
+            FONT,
+            chart_direction(chart, instrument),
         ),
     ]
     if chart.has_lead_in:
@@ -162,7 +169,7 @@ def render_svg(chart: Chart, instrument: Instrument) -> SafeString:
             f'<rect class="chart-lead-in" x="{LEFT}" y="{top}" width="{zero - LEFT:.1f}" height="{plot_h:.1f}"/>'
             f'<line class="chart-start" x1="{zero:.1f}" x2="{zero:.1f}" y1="{top - 4}" y2="{top + plot_h}"/>'
         )
-        before, after = _("← before treatment"), _("treatment →")
+        before, after = _("← lead-in"), _("treatment →")
         parts.append(
             format_html(
                 '<text class="chart-label" x="{}" y="{}" text-anchor="end" font-size="{}">{}</text>',
