@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
@@ -46,7 +47,7 @@ ON_SCALE = {c.Statistic.MEAN, c.Statistic.MEDIAN, c.Statistic.INDIVIDUAL, c.Stat
 FROM_ZERO = {c.Statistic.COUNT, c.Statistic.PROPORTION, c.Statistic.RATE}
 # Effect measures compare groups: the instrument's "lower is better" says nothing about which way they
 # favour treatment, so their label comes from the measure's own kind.
-EFFECT_LABELS = {
+EFFECT_LABELS: dict[str, Any] = {
     c.Statistic.RISK_REDUCTION: gettext_lazy("Relative risk reduction: above 0 means fewer events"),
     c.Statistic.ODDS_RATIO: gettext_lazy("Odds ratio: 1 means no difference in odds"),
     c.Statistic.HAZARD_RATIO: gettext_lazy("Hazard ratio: 1 means no difference in hazard"),
@@ -126,7 +127,9 @@ class Chart:
     @property
     def error_kinds(self) -> list[str]:
         """The kinds of spread drawn as error bars, for the caption; empty when none is drawn."""
-        kinds = [p.spread for s in self.series for p in [*s.points, *s.bars] if p.spread and p.low is not None]
+        drawn: list[Point | Bar] = [point for s in self.series for point in s.points]
+        drawn += [bar for s in self.series for bar in s.bars]
+        kinds = [item.spread for item in drawn if item.spread and item.low is not None]
         return list(dict.fromkeys(kinds))
 
     @property

@@ -14,9 +14,9 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
 from trials import choices as c
+from trials.models import Instrument
 
 from . import Bar, Chart, Point, Series, direction_label
-from trials.models import Instrument
 
 WIDTH, HEIGHT = 420, 320
 LEFT, RIGHT, BOTTOM = 64, 16, 56
@@ -148,7 +148,8 @@ def render_svg(chart: Chart, instrument: Instrument) -> SafeString:
     sx, sy, top, plot_h = frame.sx, frame.sy, frame.top, frame.plot_h
     summary = (
         _(
-            "Bar chart of changes, each bar spanning the period it was measured over; the same numbers are in the table that follows."
+            "Bar chart of changes, each bar spanning the period it was measured over; "
+            "the same numbers are in the table that follows."
         )
         if chart.kind == "change"
         else _("Line chart, %(count)s series; the same numbers are in the table that follows.") % {"count": len(chart.series)}
@@ -195,7 +196,8 @@ def render_svg(chart: Chart, instrument: Instrument) -> SafeString:
         x = sx(tick)
         parts.append(f'<line class="chart-axis" x1="{x:.1f}" x2="{x:.1f}" y1="{top + plot_h}" y2="{top + plot_h + 5}"/>')
         parts.append(
-            f'<text class="chart-tick" x="{x:.1f}" y="{top + plot_h + 21}" text-anchor="middle" font-size="{FONT}">{fmt(tick)}</text>'
+            f'<text class="chart-tick" x="{x:.1f}" y="{top + plot_h + 21}" text-anchor="middle" '
+            f'font-size="{FONT}">{fmt(tick)}</text>'
         )
     parts.append(f'<line class="chart-axis" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{top + plot_h}" y2="{top + plot_h}"/>')
     parts.append(f'<line class="chart-axis" x1="{LEFT}" x2="{LEFT}" y1="{top}" y2="{top + plot_h}"/>')
@@ -225,7 +227,10 @@ def render_svg(chart: Chart, instrument: Instrument) -> SafeString:
 
 def error_path(x: float, low: float, high: float, frame: Frame) -> str:
     top, bottom = frame.sy(high), frame.sy(low)
-    return f'<path d="M{x:.1f} {top:.1f}V{bottom:.1f}M{x - 4:.1f} {top:.1f}h8M{x - 4:.1f} {bottom:.1f}h8" stroke-width="1.5" fill="none"/>'
+    return (
+        f'<path d="M{x:.1f} {top:.1f}V{bottom:.1f}M{x - 4:.1f} {top:.1f}h8M{x - 4:.1f} {bottom:.1f}h8" '
+        'stroke-width="1.5" fill="none"/>'
+    )
 
 
 def draw_points(series: Series, frame: Frame) -> str:

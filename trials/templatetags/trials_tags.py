@@ -2,8 +2,8 @@
 
 from django import template
 from django.urls import reverse, translate_url
-from django.utils.html import format_html
 from django.utils import translation
+from django.utils.html import format_html
 from django.utils.translation import gettext as _
 
 from trials import charts, formatting
