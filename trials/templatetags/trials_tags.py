@@ -126,3 +126,13 @@ def scale_unit(unit: str) -> str:
 def text_lang(text: str) -> str:
     """The `lang` of a verbatim quotation: Chinese when it holds a CJK ideograph, else English."""
     return "zh-Hans" if any("\u4e00" <= ch <= "\u9fff" for ch in text or "") else "en"
+
+
+@register.filter
+def english_marked(value: str) -> str:
+    """A curated field that exists in English only (a route's detail, a source locator): on a Chinese
+    page it is tagged `lang="en"` and visibly marked, never passed off as a translation."""
+    language = translation.get_language() or ""
+    if not value or not language.startswith("zh"):
+        return value
+    return format_html('<span lang="en">{}</span> <span class="lang-fallback">{}</span>', value, _("(English only)"))
