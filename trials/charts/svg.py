@@ -19,7 +19,9 @@ from trials.models import Instrument
 from . import Bar, Chart, Point, Series, direction_label
 
 WIDTH, HEIGHT = 420, 320
-LEFT, RIGHT, BOTTOM = 64, 16, 56
+RIGHT, BOTTOM = 16, 56
+# Room for the rotated y-axis label, left of the tick labels.
+Y_LABEL = 30
 FONT = 17
 # Label rows above the plot: the direction, and (with a lead-in) "before treatment | treatment".
 ROW = 22
@@ -133,10 +135,12 @@ class Frame:
         self.y0, self.y1, self.y_ticks = y_domain(chart, instrument)
         self.x0, self.x1 = self.x_ticks[0], self.x_ticks[-1]
         self.top = ROW * (2 if chart.has_lead_in else 1) + 12
-        self.plot_w, self.plot_h = WIDTH - LEFT - RIGHT, HEIGHT - self.top - BOTTOM
+        # The plot starts right of its widest tick label, so no label overlaps the axis title.
+        self.left = round(Y_LABEL + max(text_width(fmt(tick)) for tick in self.y_ticks) + 10)
+        self.plot_w, self.plot_h = WIDTH - self.left - RIGHT, HEIGHT - self.top - BOTTOM
 
     def sx(self, x: float) -> float:
-        return LEFT + (x - self.x0) / (self.x1 - self.x0) * self.plot_w
+        return self.left + (x - self.x0) / (self.x1 - self.x0) * self.plot_w
 
     def sy(self, y: float) -> float:
         return self.top + self.plot_h - (y - self.y0) / (self.y1 - self.y0) * self.plot_h
@@ -145,7 +149,7 @@ class Frame:
 def render_svg(chart: Chart, instrument: Instrument) -> SafeString:
     """The chart as inline SVG: gridlines, axes, the lead-in shaded, then each series' points or bars."""
     frame = Frame(chart, instrument)
-    sx, sy, top, plot_h = frame.sx, frame.sy, frame.top, frame.plot_h
+    sx, sy, top, plot_h, left = frame.sx, frame.sy, frame.top, frame.plot_h, frame.left
     summary = (
         _(
             "Bar chart of changes, each bar spanning the period it was measured over; "
@@ -167,7 +171,7 @@ def render_svg(chart: Chart, instrument: Instrument) -> SafeString:
     if chart.has_lead_in:
         zero = sx(0.0)
         parts.append(
-            f'<rect class="chart-lead-in" x="{LEFT}" y="{top}" width="{zero - LEFT:.1f}" height="{plot_h:.1f}"/>'
+            f'<rect class="chart-lead-in" x="{left}" y="{top}" width="{zero - left:.1f}" height="{plot_h:.1f}"/>'
             f'<line class="chart-start" x1="{zero:.1f}" x2="{zero:.1f}" y1="{top - 4}" y2="{top + plot_h}"/>'
         )
         before, after = _("← lead-in"), _("treatment →")
@@ -188,9 +192,9 @@ def render_svg(chart: Chart, instrument: Instrument) -> SafeString:
     for tick in frame.y_ticks:
         y = sy(tick)
         css = "chart-zero" if tick == 0 and chart.kind == "change" else "chart-grid"
-        parts.append(f'<line class="{css}" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" y2="{y:.1f}"/>')
+        parts.append(f'<line class="{css}" x1="{left}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" y2="{y:.1f}"/>')
         parts.append(
-            f'<text class="chart-tick" x="{LEFT - 6}" y="{y + 5:.1f}" text-anchor="end" font-size="{FONT}">{fmt(tick)}</text>'
+            f'<text class="chart-tick" x="{left - 6}" y="{y + 5:.1f}" text-anchor="end" font-size="{FONT}">{fmt(tick)}</text>'
         )
     for tick in frame.x_ticks:
         x = sx(tick)
@@ -199,12 +203,12 @@ def render_svg(chart: Chart, instrument: Instrument) -> SafeString:
             f'<text class="chart-tick" x="{x:.1f}" y="{top + plot_h + 21}" text-anchor="middle" '
             f'font-size="{FONT}">{fmt(tick)}</text>'
         )
-    parts.append(f'<line class="chart-axis" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{top + plot_h}" y2="{top + plot_h}"/>')
-    parts.append(f'<line class="chart-axis" x1="{LEFT}" x2="{LEFT}" y1="{top}" y2="{top + plot_h}"/>')
-    parts.append(placed_text(chart.x_label, LEFT + frame.plot_w / 2, HEIGHT - 8, "chart-label"))
+    parts.append(f'<line class="chart-axis" x1="{left}" x2="{WIDTH - RIGHT}" y1="{top + plot_h}" y2="{top + plot_h}"/>')
+    parts.append(f'<line class="chart-axis" x1="{left}" x2="{left}" y1="{top}" y2="{top + plot_h}"/>')
+    parts.append(placed_text(chart.x_label, left + frame.plot_w / 2, HEIGHT - 8, "chart-label"))
     parts.append(
         format_html(
-            '<text class="chart-label" transform="translate(18 {}) rotate(-90)" text-anchor="middle" font-size="{}">{}</text>',
+            '<text class="chart-label" transform="translate(20 {}) rotate(-90)" text-anchor="middle" font-size="{}">{}</text>',
             f"{top + plot_h / 2:.1f}",
             FONT,
             chart.y_label,
@@ -299,7 +303,7 @@ def draw_bar(series: Series, bar: Bar, start: float, end: float, zero: float, y:
         first, second = frame.sy(bar.low) + FONT + 4, frame.sy(bar.low) + 2 * FONT + 6
     elif not below and bar.high is not None:
         first, second = frame.sy(bar.high) - FONT - 8, frame.sy(bar.high) - 6
-    plot = (float(LEFT), float(WIDTH - RIGHT))
+    plot = (float(frame.left), float(WIDTH - RIGHT))
     parts.append(placed_text(bar.label, centre, first, "chart-value", within=plot, stroke="none"))
     parts.append(placed_text(bar.verdict, centre, second, "chart-verdict", within=plot, stroke="none"))
     parts.append("</g>")
