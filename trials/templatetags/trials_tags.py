@@ -136,3 +136,12 @@ def english_marked(value: str) -> str:
     if not value or not language.startswith("zh"):
         return value
     return format_html('<span lang="en">{}</span> <span class="lang-fallback">{}</span>', value, _("(English only)"))
+
+
+@register.filter
+def at(items, index: int):
+    """`{{ columns|at:forloop.counter0 }}`: a cell's column heading, for phones' stacked rows."""
+    try:
+        return items[index]
+    except (IndexError, TypeError):
+        return ""
