@@ -9,8 +9,7 @@ axe-core is the copy bundled with axe-playwright-python, injected from disk: no 
 import importlib
 
 import pytest
-from django.apps import apps as django_apps
-from django.contrib.auth.models import Group, User
+from django.contrib.auth.models import Group, Permission, User
 
 from trials.documents import load_document
 from trials.services import studies, workflow
@@ -35,10 +34,14 @@ def registry(curated_dataset):
     """The curated dataset, with NCR-000006 corrected once through review so it has two versions."""
     from trials import models as m
 
-    if not Group.objects.filter(name="reviewer").exists():
-        # A transactional test before this one flushed the roles the migrations created.
-        create_roles = importlib.import_module("trials.migrations.0004_roles").create_roles
-        create_roles(django_apps, None)
+    # A transactional test before this one flushed the roles migration 0004 created (its post_migrate
+    # signal recreated the permissions): the groups are made again with the same permissions.
+    roles = importlib.import_module("trials.migrations.0004_roles")
+    trials = Permission.objects.filter(content_type__app_label="trials")
+    study_perms = [f"{a}_{model}" for a in ("view", "add", "change", "delete") for model in roles.STUDY_MODELS]
+    for name, extra in (("curator", []), ("reviewer", ["publish_study"])):
+        group, _created = Group.objects.get_or_create(name=name)
+        group.permissions.set(trials.filter(codename__in=[*study_perms, *extra]))
     curator, reviewer = User.objects.create_user("curator"), User.objects.create_user("reviewer")
     curator.groups.add(Group.objects.get(name="curator"))
     reviewer.groups.add(Group.objects.get(name="reviewer"))
