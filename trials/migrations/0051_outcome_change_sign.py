@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('trials', '0011_document_keys_and_versions'),
+        ('trials', '0050_search_terms_and_trust'),
     ]
 
     operations = [
