@@ -93,7 +93,9 @@ class StudySummarySerializer(serializers.ModelSerializer):
     donors = serializers.SerializerMethodField()
     routes = serializers.SerializerMethodField()
     countries = serializers.SerializerMethodField(help_text="ISO 3166-1 alpha-2 codes.")
-    has_results = serializers.BooleanField(read_only=True, help_text="At least one outcome carries a number.")
+    has_results = serializers.BooleanField(
+        read_only=True, help_text="At least one outcome reports a result: a number, a p-value or a finding in words."
+    )
     has_serious_ae = serializers.BooleanField(read_only=True, help_text="At least one serious adverse event was reported.")
     url = serializers.SerializerMethodField(help_text="The whole study document.")
     trust = serializers.SerializerMethodField(
