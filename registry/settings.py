@@ -71,6 +71,8 @@ MIDDLEWARE = [
     "django.middleware.locale.LocaleMiddleware",
     # After LocaleMiddleware (their pages are in the reader's language), before anything reads the body.
     "trials.middleware.RequestBodyLimitMiddleware",
+    # Control characters and NUL bytes anywhere in the request: 400 before any of them reaches a query.
+    "trials.middleware.MalformedRequestMiddleware",
     "trials.middleware.DatabaseUnavailableMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -161,6 +163,12 @@ REST_FRAMEWORK = {
     # Integrators want numbers, not strings, for p-values, timepoints and follow-up.
     "COERCE_DECIMAL_TO_STRING": False,
     "EXCEPTION_HANDLER": "trials.api.errors.exception_handler",
+    # JSON nested deeper than any study document is refused before it is parsed (trials/api/parsers.py).
+    "DEFAULT_PARSER_CLASSES": [
+        "trials.api.parsers.BoundedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_THROTTLE_CLASSES": ["trials.api.throttling.AnonymousRateThrottle"],
 }
 # A second pair of eyes: a reviewer may not publish a study they submitted themselves, unless the

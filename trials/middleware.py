@@ -1,17 +1,57 @@
-"""Middleware for running in production: request body limits, database outages, the client's address.
-(The public page cache has its own module, trials.pagecache.)"""
+"""Middleware for running in production: malformed requests, request body limits, database outages, the
+client's address. (The public page cache has its own module, trials.pagecache.)"""
 
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
+from django.http.multipartparser import MultiPartParserError
 
-from trials.views.errors import database_unavailable, is_database_outage, request_too_large
+from trials.views.errors import bad_request, database_unavailable, is_database_outage, request_too_large
 
 logger = logging.getLogger(__name__)
+
+# C0 controls other than tab, newline and carriage return: no URL, header or form field of this site
+# carries one, PostgreSQL cannot store NUL in text at all, and a lookup by such a value can only miss.
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+_FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+class MalformedRequestMiddleware:
+    """Answer 400 to a request whose path, query, headers, cookies or form fields hold control characters.
+
+    Checked once here, before any view, filter, session lookup or login throttle copies such a value into
+    a query: on PostgreSQL a NUL byte there is a DataError (a 500), and everywhere it is meaningless.
+    Invalid UTF-8 in the path needs nothing: Django keeps those bytes percent-encoded, so they match
+    no URL (404).
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if self.malformed(request):
+            return bad_request(request)
+        return self.get_response(request)
+
+    @staticmethod
+    def malformed(request: HttpRequest) -> bool:
+        if _CONTROL_CHARACTERS.search(request.path_info):
+            return True
+        for name, value in request.META.items():
+            if (name.startswith("HTTP_") or name == "QUERY_STRING") and isinstance(value, str) and "\x00" in value:
+                return True
+        fields = [*request.GET.lists()]
+        if request.method == "POST" and request.content_type in _FORM_TYPES:
+            try:
+                fields += request.POST.lists()  # parsed lazily by Django anyway; only earlier here
+            except MultiPartParserError:
+                return True
+        return any(_CONTROL_CHARACTERS.search(text) for key, values in fields for text in (key, *values))
 
 
 class RequestBodyLimitMiddleware:

@@ -164,7 +164,9 @@ class CachedPageApplication:
         stamp = stamp_watcher.current()
         if stamp is None:
             return None
-        request = WSGIRequest(environ)
+        # On a copy: WSGIRequest writes the decoded path back into the environ it is given (META is the
+        # environ), and Django, handed that environ on a miss, would decode it a second time.
+        request = WSGIRequest(environ.copy())
         if not cacheable_request(request):
             return None
         try:
