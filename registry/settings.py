@@ -112,6 +112,15 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+# A database that stops answering must cost a request seconds, not a worker (trials/database.py): connecting
+# waits DB_CONNECT_TIMEOUT at most, a web request's statement DB_STATEMENT_TIMEOUT (server-side, and cut on
+# the client a connect timeout later if the server does not even answer that), the health check of a
+# reused connection DB_HEALTH_CHECK_TIMEOUT. Together they keep a hung database's 503 within ~5 s.
+DATABASE_CONNECT_TIMEOUT = float(os.environ.get("DB_CONNECT_TIMEOUT") or 3)
+DATABASE_STATEMENT_TIMEOUT = float(os.environ.get("DB_STATEMENT_TIMEOUT") or 10)
+DATABASE_HEALTH_CHECK_TIMEOUT = float(os.environ.get("DB_HEALTH_CHECK_TIMEOUT") or 1)
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["default"]["ENGINE"] = "registry.postgresql"
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Concurrent readers while the dev server writes; SQLite's default journal blocks them.
     DATABASES["default"]["OPTIONS"] = {
@@ -218,9 +227,9 @@ CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
-# SECURE_SSL_REDIRECT=0 likewise (docker-compose.yml). Load balancers probe /healthz over plain HTTP.
+# SECURE_SSL_REDIRECT=0 likewise (docker-compose.yml). Load balancers probe /healthz and /livez over plain HTTP.
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
-SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^livez$"]
 if env_bool("SECURE_PROXY_SSL_HEADER", False):
     # Only behind a proxy that terminates TLS and always sets (never passes on) X-Forwarded-Proto.
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

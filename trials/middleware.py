@@ -3,15 +3,24 @@ client's address. (The public page cache has its own module, trials.pagecache.)"
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 from collections.abc import Callable
 
 from django.conf import settings
+from django.db import DatabaseError, connections
 from django.http import HttpRequest, HttpResponse
 from django.http.multipartparser import MultiPartParserError
 
-from trials.views.errors import bad_request, database_unavailable, is_database_outage, request_too_large
+from trials.views.errors import (
+    bad_request,
+    database_read_only,
+    database_unavailable,
+    is_database_outage,
+    is_read_only_refusal,
+    request_too_large,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -93,11 +102,25 @@ class DatabaseUnavailableMiddleware:
         return self.get_response(request)
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if is_read_only_refusal(exception):
+            logger.warning("Database is read-only, answering 503 for %s %s", request.method, request.path)
+            return database_read_only(request)
         if not is_database_outage(exception):
             return None
         # One line, not a trace per request: the cause is outside the code.
         logger.error("Database unavailable, answering 503 for %s %s: %s", request.method, request.path, exception)
+        close_broken_connections()
         return database_unavailable(request)
+
+
+def close_broken_connections() -> None:
+    """Drop a connection the outage broke now, so that the next request connects afresh (Django does it
+    at the end of the request too, but only where its request_finished handler runs)."""
+    for conn in connections.all(initialized_only=True):
+        raw = conn.connection
+        if raw is not None and (getattr(raw, "broken", False) or getattr(raw, "closed", False)):
+            with contextlib.suppress(DatabaseError):
+                conn.close()
 
 
 def client_ip(request: HttpRequest) -> str:
