@@ -193,11 +193,23 @@ REGISTRY_CACHE_SECONDS = int(os.environ.get("REGISTRY_CACHE_SECONDS") or 86400)
 # that an edited template shows at once.
 REGISTRY_PAGE_CACHE = env_bool("REGISTRY_PAGE_CACHE", not DEBUG)
 # Per process; each gunicorn worker warms its own. Entries are keyed by the data stamp, so none is stale.
+# Rate-limit counters ("ratelimit", trials/api/throttling.py) must be shared by every worker: in Redis when
+# REDIS_URL is set (production runs several workers), else in this process (development, tests).
+REDIS_URL = os.environ.get("REDIS_URL", "")
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
         "OPTIONS": {"MAX_ENTRIES": int(os.environ.get("REGISTRY_CACHE_ENTRIES") or 1000)},
-    }
+    },
+    "ratelimit": (
+        {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": os.environ.get("REDIS_KEY_PREFIX") or "ncr",
+        }
+        if REDIS_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "ratelimit"}
+    ),
 }
 
 SPECTACULAR_SETTINGS = {

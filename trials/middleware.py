@@ -55,7 +55,9 @@ class MalformedRequestMiddleware:
             if (name.startswith("HTTP_") or name == "QUERY_STRING") and isinstance(value, str) and "\x00" in value:
                 return True
         fields = [*request.GET.lists()]
-        if request.method == "POST" and request.content_type in _FORM_TYPES:
+        # Form posts to the site (sign-in, the admin, the language switch). Not the API's: DRF parses its
+        # own bodies, and a body Django had already parsed would reach its views empty.
+        if request.method == "POST" and request.content_type in _FORM_TYPES and not request.path_info.startswith("/api/"):
             try:
                 fields += request.POST.lists()  # parsed lazily by Django anyway; only earlier here
             except MultiPartParserError:
