@@ -293,7 +293,7 @@ AXES_LOCKOUT_CALLABLE = "trials.views.errors.login_locked_out"
 # Behind N reverse proxies REMOTE_ADDR is the nearest proxy: TRUSTED_PROXY_COUNT=N reads the client's
 # address from X-Forwarded-For instead (only the entries those proxies appended).
 TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT") or 0)
-AXES_CLIENT_IP_CALLABLE = "trials.middleware.client_ip"
+AXES_CLIENT_IP_CALLABLE = "trials.addresses.client_ip"
 
 LOGGING = {
     "version": 1,

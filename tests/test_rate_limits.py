@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from django.test import RequestFactory
 
-from trials.middleware import client_ip
+from trials.addresses import client_ip
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -117,7 +117,7 @@ def test_login_and_api_read_the_client_address_by_one_rule(settings):
     assert client_ip(request) == "10.0.0.1"
     settings.TRUSTED_PROXY_COUNT = 1
     assert client_ip(request) == "203.0.113.7"
-    assert settings.AXES_CLIENT_IP_CALLABLE == "trials.middleware.client_ip"
+    assert settings.AXES_CLIENT_IP_CALLABLE == "trials.addresses.client_ip"
     from trials.api import throttling
 
     assert throttling.client_ip is client_ip

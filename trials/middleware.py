@@ -123,17 +123,3 @@ def close_broken_connections() -> None:
         if raw is not None and (getattr(raw, "broken", False) or getattr(raw, "closed", False)):
             with contextlib.suppress(DatabaseError):
                 conn.close()
-
-
-def client_ip(request: HttpRequest) -> str:
-    """The client's address for login throttling (AXES_CLIENT_IP_CALLABLE).
-
-    REMOTE_ADDR, unless TRUSTED_PROXY_COUNT proxies sit in front: then the address the outermost of
-    them saw, i.e. the entry they appended to X-Forwarded-For, never one a client could have forged.
-    """
-    count = settings.TRUSTED_PROXY_COUNT
-    if count:
-        forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if part.strip()]
-        if len(forwarded) >= count:
-            return forwarded[-count]
-    return request.META.get("REMOTE_ADDR", "")

@@ -8,8 +8,10 @@ expression pass, and anything deeper than MAX_DEPTH is a 400 like any other malf
 
 from __future__ import annotations
 
+import io
 import re
 
+from django.utils.translation import gettext as _
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser
 
@@ -35,16 +37,5 @@ class BoundedJSONParser(JSONParser):
     def parse(self, stream, media_type=None, parser_context=None):
         body = stream.read() if stream is not None else b""
         if json_depth(body) > MAX_DEPTH:
-            raise ParseError(f"JSON nested deeper than {MAX_DEPTH} levels.")
-        return super().parse(_Replay(body), media_type, parser_context)
-
-
-class _Replay:
-    """The body already read, for JSONParser, which decodes from a stream."""
-
-    def __init__(self, body: bytes):
-        self.body = body
-
-    def read(self, *args) -> bytes:
-        body, self.body = self.body, b""
-        return body
+            raise ParseError(_("JSON nested deeper than %(depth)d levels.") % {"depth": MAX_DEPTH})
+        return super().parse(io.BytesIO(body), media_type, parser_context)

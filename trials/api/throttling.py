@@ -10,7 +10,7 @@ Counted so that the limit holds however the site is deployed:
   each process counting for itself multiplied the documented limit by the number of workers;
 - as one atomic counter per address and window (`cache.incr`), not DRF's read-modify-write history
   list, which concurrent requests overwrite;
-- per address as `trials.middleware.client_ip` reads it, the same rule as for login throttling
+- per address as `trials.addresses.client_ip` reads it, the same rule as for login throttling
   (TRUSTED_PROXY_COUNT): a made-up X-Forwarded-For is not a new address.
 
 The window is fixed (the counter starts at the first request and lasts the rate's period), and the 429
@@ -25,7 +25,7 @@ from django.conf import settings
 from django.core.cache import caches
 from rest_framework.throttling import BaseThrottle, SimpleRateThrottle
 
-from trials.middleware import client_ip
+from trials.addresses import client_ip
 
 CACHE_ALIAS = "ratelimit"
 
