@@ -418,6 +418,8 @@ def build_study(number: int, seed: int, vocab: Vocabulary) -> dict:
                     "term": term,
                     "term_zh": term_zh if language == "zh" else "",
                     "organ_class": organ,
+                    # The stated total of serious events, as sources word it ("no serious adverse event").
+                    "scope": "all_serious" if term == "Serious adverse events" else "event",
                     "serious": "yes" if serious else "no",
                     "grade": grade,
                     "relatedness": pick(
@@ -432,6 +434,28 @@ def build_study(number: int, seed: int, vocab: Vocabulary) -> dict:
                     "outcome": "fatal"
                     if term == "Death"
                     else pick(rng, {"resolved": 70, "resolving": 10, "ongoing": 5, "unknown": 15}),
+                }
+            )
+
+        if adverse_events and rng.random() < 0.5:
+            # About half of the reports also state how many participants had any adverse event.
+            at_risk = cohorts[0]["row"]["n_enrolled"]
+            affected = rng.randint(0, at_risk)
+            adverse_events.append(
+                {
+                    "cohort": 0,
+                    "term": "Adverse events (all)",
+                    "term_zh": "不良事件（合计）" if language == "zh" else "",
+                    "organ_class": "multiple",
+                    "scope": "all",
+                    "serious": "unknown",
+                    "grade": None,
+                    "relatedness": "unknown",
+                    "attributed_to": "unknown",
+                    "n_events": None,
+                    "n_affected": affected,
+                    "n_at_risk": at_risk,
+                    "outcome": "unknown",
                 }
             )
 

@@ -7,6 +7,7 @@ from trials.views.health import healthz, livez
 
 urlpatterns = [
     path("api/v1/", include("trials.api.urls")),
+    path("", include("trials.urls_interop")),  # FHIR, TRDS XML, the JSON Lines dump (before the API's 404)
     re_path(r"^api/", api_not_found),  # the API's 404s are JSON too, in DEBUG as in production
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),

@@ -96,6 +96,7 @@ FINDS = [
     ("q=Schwann", "first"),
     ("q=%E6%96%BD%E4%B8%87%E7%BB%86%E8%83%9E", "first"),  # 施万细胞: Chinese titles are searchable
     ("q=NCT02354625", "first"),
+    ("trust=registered", "first"),  # its registry id
     ("condition=spinal-cord-injury", "first"),  # through its narrower condition
     ("condition=cervical-spinal-cord-injury", "first"),
     ("condition=stroke", "second"),
@@ -148,6 +149,7 @@ FINDS_NOTHING = [
     "enrollment_max=7",
     "has_results=true&study_type=case_report",
     "has_serious_ae=true&country=CN",
+    "trust=authorised",
 ]
 
 

@@ -289,6 +289,16 @@ class Relatedness(models.TextChoices):
     UNKNOWN = "unknown", _("Not reported")
 
 
+class AeScope(models.TextChoices):
+    """What a row counts: one kind of event, or every event of a class, as the source states a total."""
+
+    EVENT = "event", _("One kind of event")
+    ALL = "all", _("All adverse events")
+    ALL_SERIOUS = "all_serious", _("All serious adverse events")
+    ALL_RELATED = "all_related", _("All related events")
+    ALL_SERIOUS_RELATED = "all_serious_related", _("All serious related events")
+
+
 class Attribution(models.TextChoices):
     CELL_PRODUCT = "cell_product", _("Cell product")
     PROCEDURE = "procedure", _("Administration procedure")
@@ -338,3 +348,30 @@ class OrganClass(models.TextChoices):
     SURGICAL = "surgical", _("Surgical and medical procedures")
     VASCULAR = "vascular", _("Vascular disorders")
     MULTIPLE = "multiple", _("Multiple / not classifiable (summary rows)")
+
+
+class TriState(models.TextChoices):
+    """A curated yes/no that may be unknown: what the sources do not say stays unknown."""
+
+    YES = "yes", _("Yes")
+    NO = "no", _("No")
+    UNKNOWN = "unknown", _("Unknown")
+
+
+class TrustFlag(models.TextChoices):
+    """The trust signals of a stem-cell study (trials/trust.py computes or reads each)."""
+
+    REGISTERED = "registered", _("Registered in a public registry")
+    PROSPECTIVE = "prospective", _("Registered before enrolment")
+    AUTHORISED = "authorised", _("Authorised by a regulator")
+    PATIENT_PAYS = "patient_pays", _("Patients pay to take part")
+    PEER_REVIEWED = "peer_reviewed", _("Peer-reviewed results")
+    RESULTS_POSTED = "results_posted", _("Results posted")
+    STALE = "stale", _("Status not verified for over 2 years")
+
+
+class SynonymVocabulary(models.TextChoices):
+    """Coded lists (not vocabulary tables) whose codes carry search synonyms (trials.models.CodeSynonyms)."""
+
+    ROUTE = "route", _("Route of administration")
+    CELL_CATEGORY = "cell_category", _("Cell category")

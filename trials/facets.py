@@ -14,6 +14,7 @@ from django.db.models import Count, Q, QuerySet
 
 from . import choices as c
 from . import models as m
+from . import trust
 from .cache import cached
 from .filters import StudyFilterSet, condition_closure
 
@@ -94,6 +95,7 @@ FACET_COUNTERS = {
     ),
     "has_results": _count_flag("has_results"),
     "has_serious_ae": _count_flag("has_serious_ae"),
+    "trust": _count_flag("trust"),
 }
 
 
@@ -155,13 +157,20 @@ def _count_study_columns_together(studies: QuerySet, facets: list[str]) -> dict[
 
 def _count_flags(studies: QuerySet, facets: list[str]) -> dict[str, dict[str, int]]:
     exists = {"has_results": m.has_results_exists, "has_serious_ae": m.has_serious_ae_exists}
-    totals = studies.aggregate(all=Count("pk"), **{facet: Count("pk", filter=Q(exists[facet]())) for facet in facets})
-    return {facet: {"true": totals[facet], "false": totals["all"] - totals[facet]} for facet in facets}
+    booleans = [facet for facet in facets if facet in exists]
+    aggregates = {facet: Count("pk", filter=Q(exists[facet]())) for facet in booleans}
+    if "trust" in facets:  # the studies for which each trust flag is "yes" (trials.trust)
+        aggregates |= {f"trust_{flag}": Count("pk", filter=yes) for flag, yes in trust.yes_counts().items()}
+    totals = studies.aggregate(all=Count("pk"), **aggregates)
+    counts = {facet: {"true": totals[facet], "false": totals["all"] - totals[facet]} for facet in booleans}
+    if "trust" in facets:
+        counts["trust"] = {flag: totals[f"trust_{flag}"] for flag in c.TrustFlag.values if totals[f"trust_{flag}"]}
+    return counts
 
 
 # Facets counted together over the same set, by what, and whether only PostgreSQL can (GROUPING SETS).
 FACET_GROUPS = [
     (list(INTERVENTION_COLUMNS), _count_interventions_together, True),
     (list(STUDY_COLUMNS), _count_study_columns_together, True),
-    (["has_results", "has_serious_ae"], _count_flags, False),
+    (["has_results", "has_serious_ae", "trust"], _count_flags, False),
 ]

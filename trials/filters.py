@@ -14,12 +14,13 @@ import django_filters as df
 from django import forms
 from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.db import connection
-from django.db.models import Case, Exists, F, IntegerField, OuterRef, Q, QuerySet, Value, When
+from django.db.models import Case, Exists, F, FloatField, IntegerField, OuterRef, Q, QuerySet, Value, When
 from django.utils.translation import gettext_lazy as _
 from django_countries import countries
 
 from . import choices as c
 from . import models as m
+from . import synonyms, trust
 
 MAX_PAGE_SIZE = 1000
 
@@ -102,6 +103,12 @@ class StudyFilterSet(df.FilterSet):
     has_serious_ae = df.BooleanFilter(
         label=_("Has serious adverse events"), method="filter_has_serious_ae", widget=forms.NullBooleanSelect
     )
+    trust = df.MultipleChoiceFilter(
+        choices=c.TrustFlag.choices,
+        label=_("Trust signals"),
+        method="filter_trust",
+        help_text=_("Studies with every signal chosen."),
+    )
     ordering = df.ChoiceFilter(
         label=_("Sort by"),
         method="filter_ordering",
@@ -126,7 +133,7 @@ class StudyFilterSet(df.FilterSet):
     # Facets: name -> how to count it. Exposed for the page and the API alike.
     FACETS = [
         "condition", "cell_type", "cell_category", "source_tissue", "donor", "route", "phase", "status", "study_type",
-        "country", "instrument", "has_results", "has_serious_ae",
+        "country", "instrument", "has_results", "has_serious_ae", "trust",
     ]  # fmt: skip
 
     @property
@@ -143,9 +150,35 @@ class StudyFilterSet(df.FilterSet):
     # --- filters ---------------------------------------------------------------------------------
 
     def filter_q(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        """Free text in the field's words (trials.synonyms): every concept the text names must match, by
+        its coding or its terms in the text, and so must the other words; studies coded with the concepts
+        rank first. Text naming no concept is searched as it stands."""
         value = value.strip()
         if not value:
             return queryset
+        expansion = self.search_expansion(value)
+        if not expansion.groups:
+            return self.filter_text(queryset, value)
+        coded = Q()
+        for group in expansion.groups:
+            queryset = queryset.filter(synonyms.coded_q(group) | synonyms.mentions_q(group))
+            coded &= synonyms.coded_q(group)
+        for word in expansion.rest:
+            queryset = self.filter_text(queryset, word)
+        if not expansion.rest:
+            queryset = queryset.annotate(text_rank=Value(0.0, output_field=FloatField()))
+        concept_rank = Case(When(coded, then=Value(10.0)), default=Value(0.0), output_field=FloatField())
+        return queryset.annotate(search_rank=concept_rank + F("text_rank"))
+
+    def search_expansion(self, value: str) -> synonyms.Expansion:
+        """The concepts `value` names, worked out once per search (the facets re-apply the filter)."""
+        memo = self.__dict__.setdefault("_expansions", {})
+        if value not in memo:
+            memo[value] = synonyms.expand(value)
+        return memo[value]
+
+    def filter_text(self, queryset: QuerySet, value: str) -> QuerySet:
+        """`value` as plain text: identifiers, full text (PostgreSQL) or substrings; annotates `text_rank`."""
         identifiers = Q(
             Exists(m.RegistryIdentifier.objects.filter(study=OuterRef("pk"), value__icontains=value))
             | Exists(
@@ -172,11 +205,14 @@ class StudyFilterSet(df.FilterSet):
                     papers.values("study_id").order_by(),
                 )
             )
-            return queryset.annotate(search_rank=rank).filter(pk__in=ids)
+            return queryset.annotate(text_rank=rank, search_rank=rank).filter(pk__in=ids)
         substring |= Q(title__icontains=value) | Q(brief_summary__icontains=value)
-        return queryset.filter(substring | identifiers).annotate(
-            search_rank=Case(When(Q(title__icontains=value) | Q(title_zh__icontains=value), then=Value(2)), default=Value(1))
+        title_first = Case(
+            When(Q(title__icontains=value) | Q(title_zh__icontains=value), then=Value(2.0)),
+            default=Value(1.0),
+            output_field=FloatField(),
         )
+        return queryset.filter(substring | identifiers).annotate(text_rank=title_first, search_rank=title_first)
 
     def filter_condition(self, queryset: QuerySet, name: str, value: list[str]) -> QuerySet:
         if not value:
@@ -225,6 +261,9 @@ class StudyFilterSet(df.FilterSet):
 
     def filter_has_serious_ae(self, queryset, name, value):
         return queryset.filter(m.has_serious_ae_exists() if value else ~m.has_serious_ae_exists())
+
+    def filter_trust(self, queryset, name, value):
+        return queryset.filter(trust.flag_filter(value)) if value else queryset
 
     def filter_ordering(self, queryset, name, value):
         if value == "relevance":

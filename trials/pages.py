@@ -54,6 +54,7 @@ def search_results_queryset(filterset: StudyFilterSet) -> QuerySet:
     return (
         cast(m.StudyQuerySet, filterset.qs)
         .with_flags()
+        .with_trust()
         .only(*RESULT_FIELDS)
         .prefetch_related(
             Prefetch(
@@ -249,6 +250,7 @@ def facets(filterset: StudyFilterSet) -> list[Facet]:
         build("instrument", [(i.slug, instrument_label(i), 0) for i in instruments]),
         flag("has_results"),
         flag("has_serious_ae"),
+        from_choices("trust"),
     ]
 
 

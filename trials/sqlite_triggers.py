@@ -14,7 +14,7 @@ COHORT_CHILD_TABLES = ["trials_outcomemeasure", "trials_adverseevent"]
 STAMPED_TABLES = [
     "trials_study", "trials_studycondition", "trials_studycountry", "trials_cohort", "trials_intervention",
     "trials_outcomemeasure", "trials_adverseevent", "trials_registryidentifier", "trials_publication",
-    "trials_condition", "trials_celltype", "trials_instrument",
+    "trials_condition", "trials_celltype", "trials_instrument", "trials_codesynonyms",
 ]  # fmt: skip
 EVENTS = ("insert", "update", "delete")
 

@@ -62,3 +62,15 @@
     });
   });
 })();
+
+// "Compare" ticks belong to #compare-form, not to the search: their change must not re-run the search
+// (htmx listens on the search form, an ancestor). Stopped while capturing, before it reaches the form.
+document.addEventListener(
+  "change",
+  (event) => {
+    if (event.target instanceof HTMLInputElement && event.target.getAttribute("form") === "compare-form") {
+      event.stopPropagation();
+    }
+  },
+  true,
+);

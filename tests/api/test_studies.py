@@ -94,6 +94,8 @@ FILTER_CASES = [
     ("has_results=false", ["sci"]),
     ("has_serious_ae=true", ["als"]),
     ("has_serious_ae=false", ["sci"]),
+    ("trust=registered", ["als"]),  # the full study has a registry id, the other none
+    ("trust=registered&trust=authorised", []),  # all of them: no study is authorised
     ("ordering=accession", ["als", "sci"]),
 ]
 
@@ -167,6 +169,15 @@ def test_summary_item_is_the_documented_shape(anon, published):
         "countries": ["CN"],
         "has_results": True,
         "has_serious_ae": True,
+        "trust": {
+            "registered": "yes",
+            "prospective": "unknown",
+            "authorised": "unknown",
+            "patient_pays": "unknown",
+            "peer_reviewed": "yes",  # the publication has a PMID
+            "results_posted": "yes",
+            "stale": "no",  # completed
+        },
         "version": None,  # the factory's study has no published version recorded
         "updated_at": timestamp(published.updated_at),
         "url": f"http://testserver/api/v1/studies/{published.accession}/",

@@ -4,6 +4,6 @@ Saving goes through the study services (trials.services): the admin builds the s
 its forms (`forms.admin_document`) and hands it over, as the API and imports do.
 """
 
-from . import study, vocabularies
+from . import ctgov, study, vocabularies
 
-__all__ = ["study", "vocabularies"]
+__all__ = ["ctgov", "study", "vocabularies"]

@@ -153,7 +153,7 @@ class AdverseEventInline(PublicRecordReadOnlyMixin, StudyCohortChoicesMixin, nes
     extra = 0
     fieldsets = [
         (None, {"fields": [("cohort", "term", "term_zh", "organ_class")]}),
-        (_("Classification"), {"fields": [("serious", "grade", "relatedness", "attributed_to", "outcome")]}),
+        (_("Classification"), {"fields": [("scope", "serious", "grade", "relatedness", "attributed_to", "outcome")]}),
         (_("Counts"), {"fields": [("n_events", "n_affected", "n_at_risk", "onset")]}),
         (_("Description"), {"fields": [("description", "description_zh")]}),
     ]

@@ -130,6 +130,21 @@ class StudyAdmin(SimpleHistoryAdmin, nested_admin.NestedModelAdmin):
             },
         ),
         (_("Sponsor"), {"fields": [("sponsor", "institutions")]}),
+        (
+            _("Trust signals (curated)"),
+            {
+                "description": _(
+                    "Registration, regulatory authorisation, PMIDs, results and dates are worked out from the record; "
+                    "record here only what a source says, with its words."
+                ),
+                "fields": [
+                    ("patient_pays", "patient_pays_evidence"),
+                    ("peer_reviewed", "peer_reviewed_evidence"),
+                    ("prospective_registration", "prospective_registration_evidence"),
+                    "status_verified_on",
+                ],
+            },
+        ),
         (_("Record"), {"fields": [("revision_of", "created_at", "updated_at", "published_at")], "classes": ["collapse"]}),
     ]
 

@@ -59,6 +59,7 @@ def summary_queryset(queryset):
     cell_products = m.Intervention.objects.filter(kind=c.InterventionKind.CELL_PRODUCT).select_related("cell_type").order_by("pk")
     return (
         queryset.with_flags()
+        .with_trust()
         .annotate(version=public_version_subquery())
         .prefetch_related(
             Prefetch("study_conditions", queryset=m.StudyCondition.objects.select_related("condition").order_by("pk")),
@@ -95,6 +96,10 @@ class StudySummarySerializer(serializers.ModelSerializer):
     has_results = serializers.BooleanField(read_only=True, help_text="At least one outcome carries a number.")
     has_serious_ae = serializers.BooleanField(read_only=True, help_text="At least one serious adverse event was reported.")
     url = serializers.SerializerMethodField(help_text="The whole study document.")
+    trust = serializers.SerializerMethodField(
+        help_text='Each trust signal ("yes", "no" or "unknown"): registered, prospective, authorised, patient_pays, '
+        "peer_reviewed, results_posted, stale. The study page and its document give the evidence."
+    )
 
     class Meta:
         model = m.Study
@@ -119,11 +124,18 @@ class StudySummarySerializer(serializers.ModelSerializer):
             "countries",
             "has_results",
             "has_serious_ae",
+            "trust",
             "version",
             "updated_at",
             "url",
         ]
         read_only_fields = fields
+
+    @extend_schema_field(
+        {"type": "object", "properties": {flag: {"type": "string", "enum": c.TriState.values} for flag in c.TrustFlag.values}}
+    )
+    def get_trust(self, study: m.Study) -> dict[str, str]:
+        return {flag: getattr(study, f"trust_{flag}") for flag in c.TrustFlag.values}
 
     def get_url(self, study: m.Study) -> str:
         # Not HyperlinkedIdentityField: DRF's reverse() carries `format=csv` over, and the link must be

@@ -20,6 +20,8 @@ router.register("adverse-events", views.AdverseEventViewSet, basename="adverse-e
 urlpatterns = [
     path("", views.ApiRootView.as_view(), name="root"),
     path("version/", views.ApiVersionView.as_view(), name="version"),
+    path("evidence/safety/", views.SafetyEvidenceView.as_view(), name="evidence-safety"),
+    path("evidence/outcomes/", views.OutcomeEvidenceView.as_view(), name="evidence-outcomes"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
     *router.urls,

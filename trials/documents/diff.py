@@ -156,9 +156,11 @@ def _same(before: Any, after: Any) -> bool:
     return before == after
 
 
-def document_changes(old: dict, new: dict) -> list[RowChange]:
-    """Every difference between two study documents, study fields first, then each part in reading order."""
-    words = Words(old, new)
+def document_changes(old: dict, new: dict, words: Words | None = None) -> list[RowChange]:
+    """Every difference between two study documents, study fields first, then each part in reading order.
+
+    `words` may be shared by many comparisons (a feed's entries), so each vocabulary is read once."""
+    words = words or Words(old, new)
     changes: list[RowChange] = []
     study_fields = []
     for key in STUDY_KEYS:

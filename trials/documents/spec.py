@@ -165,8 +165,8 @@ ADVERSE_EVENTS = Part(
     "adverse_events",
     m.AdverseEvent,
     (
-        "key", "cohort", "term", "term_zh", "organ_class", "serious", "grade", "relatedness", "attributed_to",
-        "n_events", "n_affected", "n_at_risk", "onset", "outcome", "description", "description_zh",
+        "key", "cohort", "term", "term_zh", "organ_class", "scope", "serious", "grade", "relatedness",
+        "attributed_to", "n_events", "n_affected", "n_at_risk", "onset", "outcome", "description", "description_zh",
     ),
     label=_("Adverse events"),
     natural=("cohort", "term", "serious", "grade", "relatedness", "attributed_to"),
@@ -177,7 +177,9 @@ STUDY_KEYS = (
     "accession", "title", "title_zh", "title_translated", "acronym", "brief_summary", "brief_summary_zh",
     "study_type", "phase", "phase_reported", "allocation", "masking", "control_type", "overall_status",
     "start_date", "completion_date", "enrollment", "enrollment_type", "follow_up_months", "lead_in_months",
-    "sponsor", "institutions", "countries", "curation_state", "retraction_reason",
+    "sponsor", "institutions", "countries", "patient_pays", "patient_pays_evidence", "peer_reviewed",
+    "peer_reviewed_evidence", "prospective_registration", "prospective_registration_evidence", "status_verified_on",
+    "curation_state", "retraction_reason",
 )  # fmt: skip
 STUDY_DATES = frozenset({"start_date", "completion_date"})
 PARTS = (CONDITIONS, MILESTONES, REGISTRY_IDS, PUBLICATIONS, SOURCES, COHORTS, OUTCOMES, ADVERSE_EVENTS)
@@ -208,13 +210,13 @@ class Vocabulary:
 
 
 VOCABULARIES = (
-    Vocabulary("conditions", m.Condition, "slug", ("name", "name_zh", "mesh_id", "parent")),
-    Vocabulary("cell_types", m.CellType, "slug", ("name", "name_zh", "category", "cell_ontology_id", "description")),
+    Vocabulary("conditions", m.Condition, "slug", ("name", "name_zh", "mesh_id", "parent", "synonyms")),
+    Vocabulary("cell_types", m.CellType, "slug", ("name", "name_zh", "category", "cell_ontology_id", "description", "synonyms")),
     Vocabulary(
         "instruments",
         m.Instrument,
         "slug",
-        ("name", "name_zh", "abbreviation", "direction", "range_min", "range_max", "unit", "description"),
+        ("name", "name_zh", "abbreviation", "direction", "range_min", "range_max", "unit", "description", "synonyms"),
     ),
     Vocabulary(
         "source_documents",

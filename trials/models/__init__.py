@@ -16,6 +16,7 @@ from .base import (
     period_start,
     require_precision,
 )
+from .imports import CtgovImport
 from .results import (
     ON_SCALE_STATISTICS,
     AdverseEvent,
@@ -37,14 +38,16 @@ from .study import (
     StudyCountry,
     StudyQuerySet,
 )
-from .vocabularies import CellType, Condition, Instrument, SourceDocument
+from .vocabularies import CellType, CodeSynonyms, Condition, Instrument, SourceDocument
 from .workflow import ReviewComment, StudyTransition, StudyVersion
 
 __all__ = [
+    "CtgovImport",
     "ON_SCALE_STATISTICS",
     "AccessionCounter",
     "AdverseEvent",
     "CellType",
+    "CodeSynonyms",
     "Cohort",
     "CohortInStudyMixin",
     "Condition",

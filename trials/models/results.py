@@ -219,6 +219,17 @@ class OutcomeMeasure(Localized, CohortInStudyMixin, models.Model):
         return timepoint_label(self)
 
 
+# Relatedness values that attribute an event to something (degrees of "related").
+RELATED = [
+    c.Relatedness.POSSIBLE,
+    c.Relatedness.PROBABLE,
+    c.Relatedness.DEFINITE,
+    c.Relatedness.RELATED,
+]
+SERIOUS_SCOPES = [c.AeScope.ALL_SERIOUS, c.AeScope.ALL_SERIOUS_RELATED]
+RELATED_SCOPES = [c.AeScope.ALL_RELATED, c.AeScope.ALL_SERIOUS_RELATED]
+
+
 class AdverseEventQuerySet(models.QuerySet):
     def serious_reported(self) -> AdverseEventQuerySet:
         """Serious events that happened: a serious row with a non-zero (or unstated) count."""
@@ -245,6 +256,13 @@ class AdverseEvent(Localized, CohortInStudyMixin, models.Model):
     relatedness = models.CharField(_("relatedness"), max_length=10, choices=c.Relatedness.choices, default=c.Relatedness.UNKNOWN)
     attributed_to = models.CharField(
         _("attributed to"), max_length=16, choices=c.Attribution.choices, default=c.Attribution.UNKNOWN
+    )
+    scope = models.CharField(
+        _("counts"),
+        max_length=20,
+        choices=c.AeScope.choices,
+        default=c.AeScope.EVENT,
+        help_text=_("A total the source states (e.g. “no serious adverse event”), or one kind of event."),
     )
     n_events = models.PositiveIntegerField(_("events"), null=True, blank=True)
     n_affected = models.PositiveIntegerField(_("affected"), null=True, blank=True)
@@ -281,6 +299,15 @@ class AdverseEvent(Localized, CohortInStudyMixin, models.Model):
             models.CheckConstraint(
                 condition=~Q(grade=5) | Q(serious=c.Seriousness.SERIOUS), name=constraint_name("fatal_grade_serious")
             ),
+            # A total of serious events is serious; a total of related events is related.
+            models.CheckConstraint(
+                condition=~Q(scope__in=SERIOUS_SCOPES) | Q(serious=c.Seriousness.SERIOUS),
+                name=constraint_name("serious_scope_serious"),
+            ),
+            models.CheckConstraint(
+                condition=~Q(scope__in=RELATED_SCOPES) | Q(relatedness__in=RELATED),
+                name=constraint_name("related_scope_related"),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -300,6 +327,10 @@ class AdverseEvent(Localized, CohortInStudyMixin, models.Model):
             errors["n_at_risk"] = _("Nobody at risk is not a denominator: leave it blank when the source does not report one.")
         if self.grade == 5 and self.serious != c.Seriousness.SERIOUS:
             errors["serious"] = _("A grade 5 (fatal) event is serious.")
+        if self.scope in SERIOUS_SCOPES and self.serious != c.Seriousness.SERIOUS:
+            errors["serious"] = _("A total of serious events is serious: set “serious” to yes.")
+        if self.scope in RELATED_SCOPES and self.relatedness not in RELATED:
+            errors["relatedness"] = _("A total of related events needs a relatedness that says related.")
         if errors:
             raise ValidationError(errors)
 

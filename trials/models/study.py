@@ -33,6 +33,9 @@ from .base import (
 )
 from .vocabularies import Condition, SourceDocument
 
+# Trust signals a curator sets, each with a `<flag>_evidence` text required once it is not unknown.
+CURATED_TRUST_FLAGS = ("patient_pays", "peer_reviewed", "prospective_registration")
+
 
 class StudyQuerySet(models.QuerySet):
     def public(self) -> StudyQuerySet:
@@ -46,6 +49,12 @@ class StudyQuerySet(models.QuerySet):
     def records(self) -> StudyQuerySet:
         """Studies under their own accession: not the private revision copies, which share it."""
         return self.filter(revision_of__isnull=True)
+
+    def with_trust(self) -> StudyQuerySet:
+        """Annotate every trust flag (`trust_<flag>`: "yes", "no" or "unknown") as subqueries (trials.trust)."""
+        from trials.trust import trust_annotations
+
+        return self.annotate(**trust_annotations())
 
     def with_flags(self) -> StudyQuerySet:
         """Annotate `has_results` and `has_serious_ae` as subqueries: no per-row queries in lists."""
@@ -114,6 +123,41 @@ class Study(Localized, models.Model):
     institutions = models.TextField(_("institutions"), blank=True, help_text=_("One per line."))
     conditions: models.ManyToManyField = models.ManyToManyField(
         Condition, through="StudyCondition", related_name="studies", verbose_name=_("conditions")
+    )
+
+    # Trust signals the sources have to state (trials/trust.py computes the others from the rows): each
+    # curated "yes" or "no" carries its evidence; what the sources do not say stays unknown.
+    patient_pays = models.CharField(
+        _("patients pay to take part"),
+        max_length=8,
+        choices=c.TriState.choices,
+        default=c.TriState.UNKNOWN,
+        help_text=_("Whether participants are charged for the cell product or the procedure, as a source states."),
+    )
+    patient_pays_evidence = models.TextField(_("evidence that patients pay (or not)"), blank=True)
+    peer_reviewed = models.CharField(
+        _("peer-reviewed results (curated)"),
+        max_length=8,
+        choices=c.TriState.choices,
+        default=c.TriState.UNKNOWN,
+        help_text=_(
+            "Used when no publication has a PMID (which settles it): e.g. a journal article indexed elsewhere, or only a thesis."
+        ),
+    )
+    peer_reviewed_evidence = models.TextField(_("evidence of peer review"), blank=True)
+    prospective_registration = models.CharField(
+        _("registered before enrolment (curated)"),
+        max_length=8,
+        choices=c.TriState.choices,
+        default=c.TriState.UNKNOWN,
+        help_text=_("Used when the registration and start dates do not settle it."),
+    )
+    prospective_registration_evidence = models.TextField(_("evidence of prospective registration"), blank=True)
+    status_verified_on = models.DateField(
+        _("status last verified"),
+        null=True,
+        blank=True,
+        help_text=_("When the overall status was last confirmed against a registry or the sponsor."),
     )
 
     curation_state = models.CharField(
@@ -204,6 +248,13 @@ class Study(Localized, models.Model):
                 name=constraint_name("revision_is_private"),
             ),
             models.UniqueConstraint(fields=["revision_of"], name=constraint_name("one_open_revision")),
+            *(
+                models.CheckConstraint(
+                    condition=Q(**{flag: c.TriState.UNKNOWN}) | ~Q(**{f"{flag}_evidence": ""}),
+                    name=constraint_name(f"{flag}_has_evidence"),
+                )
+                for flag in CURATED_TRUST_FLAGS
+            ),
         ]
 
     def __str__(self) -> str:
@@ -240,6 +291,9 @@ class Study(Localized, models.Model):
             errors["lead_in_months"] = _("A lead-in lasts more than 0 months (leave it blank when there is none).")
         if self.study_type != c.StudyType.INTERVENTIONAL and self.phase not in ("", c.Phase.NOT_APPLICABLE):
             errors["phase"] = _("Only interventional trials have a phase; use “Not applicable” or leave it blank.")
+        for flag in CURATED_TRUST_FLAGS:
+            if getattr(self, flag) != c.TriState.UNKNOWN and not getattr(self, f"{flag}_evidence").strip():
+                errors[f"{flag}_evidence"] = _("Quote or cite the source that says so (or leave the answer unknown).")
         # The retraction_has_reason constraint, with a message on the field instead of the constraint's name.
         if self.curation_state == c.CurationState.RETRACTED and not self.retraction_reason.strip():
             errors["retraction_reason"] = _("A retracted study needs the public reason for its retraction.")

@@ -12,6 +12,11 @@ from trials.validators import validate_cell_ontology_id, validate_mesh_id
 
 from .base import Localized, constraint_name
 
+SYNONYMS_HELP = _(
+    "Other names, abbreviations and everyday words in English or Chinese, one per line: "
+    "free-text search finds this entry by any of them."
+)
+
 
 class Condition(Localized, models.Model):
     """A disease or injury studies enrol patients for; `parent` makes "stroke" include its kinds."""
@@ -23,6 +28,11 @@ class Condition(Localized, models.Model):
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children", verbose_name=_("broader condition")
     )
     mesh_id = models.CharField(_("MeSH id"), max_length=12, blank=True, validators=[validate_mesh_id])
+    synonyms = models.TextField(
+        _("synonyms and lay terms"),
+        blank=True,
+        help_text=SYNONYMS_HELP,
+    )
 
     class Meta:
         ordering = ["name"]
@@ -56,6 +66,11 @@ class CellType(Localized, models.Model):
         validators=[validate_cell_ontology_id],
     )
     description = models.TextField(_("description"), blank=True)
+    synonyms = models.TextField(
+        _("synonyms and lay terms"),
+        blank=True,
+        help_text=SYNONYMS_HELP,
+    )
 
     class Meta:
         ordering = ["name"]
@@ -77,6 +92,11 @@ class Instrument(Localized, models.Model):
     range_max = models.DecimalField(_("scale maximum"), max_digits=10, decimal_places=3, null=True, blank=True)
     unit = models.CharField(_("unit"), max_length=40, blank=True)
     description = models.TextField(_("description"), blank=True)
+    synonyms = models.TextField(
+        _("synonyms and lay terms"),
+        blank=True,
+        help_text=SYNONYMS_HELP,
+    )
 
     class Meta:
         ordering = ["name"]
@@ -94,6 +114,48 @@ class Instrument(Localized, models.Model):
     def clean(self) -> None:
         if self.range_min is not None and self.range_max is not None and self.range_max <= self.range_min:
             raise ValidationError({"range_max": _("The scale maximum must be above its minimum.")})
+
+
+class CodeSynonyms(models.Model):
+    """Search synonyms for one code of a coded list that has no table of its own (a route, a cell
+    category), so that "鞘内注射" or "MSC" finds studies coded with it."""
+
+    vocabulary = models.CharField(_("list"), max_length=16, choices=c.SynonymVocabulary.choices)
+    code = models.CharField(_("code"), max_length=32)
+    synonyms = models.TextField(
+        _("synonyms and lay terms"),
+        help_text=_("Other names, abbreviations and everyday words in English or Chinese, one per line."),
+    )
+
+    class Meta:
+        ordering = ["vocabulary", "code"]
+        verbose_name = _("synonyms of a coded value")
+        verbose_name_plural = _("synonyms of coded values")
+        constraints = [
+            models.UniqueConstraint(fields=["vocabulary", "code"], name=constraint_name("unique")),
+            models.CheckConstraint(
+                condition=(Q(vocabulary=c.SynonymVocabulary.ROUTE) & Q(code__in=c.Route.values))
+                | (Q(vocabulary=c.SynonymVocabulary.CELL_CATEGORY) & Q(code__in=c.CellCategory.values)),
+                name=constraint_name("known_code"),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_vocabulary_display()}: {self.label}"
+
+    @property
+    def choices(self) -> type[models.TextChoices]:
+        return c.Route if self.vocabulary == c.SynonymVocabulary.ROUTE else c.CellCategory
+
+    @property
+    def label(self) -> str:
+        return str(dict(self.choices.choices).get(self.code, self.code))
+
+    def clean(self) -> None:
+        if self.vocabulary and self.code not in self.choices.values:
+            raise ValidationError(
+                {"code": _("Not a code of this list; choose one of: %(codes)s") % {"codes": ", ".join(self.choices.values)}}
+            )
 
 
 class SourceDocument(models.Model):

@@ -12,11 +12,12 @@ from django.urls import get_script_prefix, reverse
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_safe
 
-from trials import charts, pages
+from trials import charts, pages, trust
 from trials.choices import InterventionKind
 from trials.documents import document_queryset
 from trials.filters import StudyFilterSet
 from trials.models import Study
+from trials.views import feeds
 
 # The API's study list (trials/api): given the search's query string and format=csv it returns every
 # matching study, which is what "Download CSV" offers.
@@ -46,10 +47,13 @@ def study_list(request):
     studies = list(page.object_list)
     for study in studies:
         study.products, study.routes = pages.summarize_products(study)
+        study.trust_badges = trust.badges(study)
 
     without_page = [pair for pair in pairs if pair[0] != "page"]
     filters_only = [pair for pair in without_page if pair[0] not in pages.PAGING_PARAMETERS]
     has_query = bool(filterset.form.cleaned_data.get("q"))
+    # The concepts the free text named (worked out while filtering: no query), said above the results.
+    expansion = filterset.search_expansion(filterset.form.cleaned_data["q"].strip()) if has_query else None
     ordering_choices = [
         (value, label) for value, label in filterset.filters["ordering"].extra["choices"] if value != "relevance" or has_query
     ]
@@ -69,6 +73,8 @@ def study_list(request):
         "has_filters": any(key != "ordering" for key, _value in filters_only),
         "csv_url": f"{get_script_prefix()}{API_STUDIES_PATH}?{urlencode([*filters_only, ('format', 'csv')])}",
         "partial": partial,
+        "search_about": expansion.label() if expansion and expansion.groups else "",
+        "feed_urls": feeds.feed_urls(request, filters_only),
     }
     if partial:
         response = render(request, "trials/includes/search_results.html", context)
@@ -82,7 +88,7 @@ def study_list(request):
 
 @require_safe  # GET and HEAD only: any other method is a 405, never the page
 def study_detail(request, accession):
-    study = get_object_or_404(document_queryset(Study.objects.public()), accession=accession)
+    study = get_object_or_404(document_queryset(Study.objects.public().with_trust()), accession=accession)
     for cohort in study.cohorts.all():
         cohort.cell_products = [i for i in cohort.interventions.all() if i.kind == InterventionKind.CELL_PRODUCT]
         cohort.co_therapies = [i for i in cohort.interventions.all() if i.kind != InterventionKind.CELL_PRODUCT]
@@ -90,6 +96,7 @@ def study_detail(request, accession):
         "study": study,
         "outcome_sections": charts.outcome_sections(list(study.outcomes.all()), follow_up_months=study.follow_up_months),
         "ae_tables": pages.adverse_event_tables(study),
+        "trust_signals": trust.signals(study),
         "api_url": reverse("api:study-detail", kwargs={"accession": study.accession}),
         "permalink": request.build_absolute_uri(study.get_absolute_url()),
     }

@@ -6,6 +6,7 @@ keys with `fields=` and streams every page as CSV with `format=csv`.
 """
 
 from .base import ACCESSION_REGEX
+from .evidence import OutcomeEvidenceView, SafetyEvidenceView
 from .lists import (
     AdverseEventViewSet,
     ApiRootView,
@@ -26,7 +27,9 @@ __all__ = [
     "CellTypeViewSet",
     "ConditionViewSet",
     "InstrumentViewSet",
+    "OutcomeEvidenceView",
     "OutcomeViewSet",
+    "SafetyEvidenceView",
     "StudyVersionViewSet",
     "StudyViewSet",
     "StudyWorkflowViewSet",

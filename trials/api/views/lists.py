@@ -142,6 +142,8 @@ class ApiRootView(ApiMixin, APIView):
         "instruments": "api:instrument-list",
         "outcomes": "api:outcome-list",
         "adverse_events": "api:adverse-event-list",
+        "evidence_safety": "api:evidence-safety",
+        "evidence_outcomes": "api:evidence-outcomes",
         "version": "api:version",
         "schema": "api:schema",
         "docs": "api:docs",

@@ -1,4 +1,5 @@
 import json
+import sys
 from pathlib import Path
 
 from django.core.management.base import BaseCommand
@@ -6,6 +7,7 @@ from django.core.management.base import BaseCommand
 from trials import models as m
 from trials.backup import export_records
 from trials.documents import DOCUMENT_FORMAT, VOCABULARIES, document_queryset, study_document, vocabulary_items
+from trials.interop import jsonl as _jsonl
 
 
 class Command(BaseCommand):
@@ -19,8 +21,16 @@ class Command(BaseCommand):
             action="store_true",
             help="Only the study documents (no published versions, review trail or change log)",
         )
+        parser.add_argument(
+            "--jsonl",
+            action="store_true",
+            help="Gzip JSON Lines instead: a header line, then one study document per line (as /api/v1/export/"
+            "studies.jsonl.gz serves the public ones), written as it is read",
+        )
 
-    def handle(self, *args, file: str, public: bool, no_records: bool = False, **options):
+    def handle(self, *args, file: str, public: bool, no_records: bool = False, jsonl: bool = False, **options):
+        if jsonl:
+            return self.write_jsonl(file, public)
         # Studies proper: a private revision copy is not a study of its own (it is published or dropped).
         studies = m.Study.objects.records().order_by("accession")
         if public:
@@ -39,3 +49,18 @@ class Command(BaseCommand):
         else:
             Path(file).write_text(text, encoding="utf-8")
             self.stderr.write(f"Wrote {len(payload['studies'])} studies to {file}")
+
+    def write_jsonl(self, file: str, public: bool) -> None:
+        studies = m.Study.objects.records()
+        if public:
+            studies = studies.public()
+        pieces = _jsonl.gzipped(_jsonl.jsonl_lines(studies))
+        if file == "-":
+            for piece in pieces:
+                sys.stdout.buffer.write(piece)
+            sys.stdout.buffer.flush()
+            return
+        with open(file, "wb") as output:
+            for piece in pieces:
+                output.write(piece)
+        self.stderr.write(f"Wrote {file}")
