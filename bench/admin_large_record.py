@@ -100,7 +100,14 @@ def main() -> None:
         for i in range(args.rows)
     ]
     document["outcomes"] = [
-        {"cohort": "UC-MSC", "instrument": "alsfrs-r", "statistic": "mean", "timepoint": i + 1, "timepoint_unit": "day", "value": 40}
+        {
+            "cohort": "UC-MSC",
+            "instrument": "alsfrs-r",
+            "statistic": "mean",
+            "value": 40,
+            "timepoint": i + 1,
+            "timepoint_unit": "day",
+        }
         for i in range(args.rows)
     ]
     study = study_create(document=document, by=curator)
