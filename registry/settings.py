@@ -224,6 +224,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "MilestoneKindEnum": "trials.choices.MilestoneKind",
         "InterventionKindEnum": "trials.choices.InterventionKind",
+        # patient_pays, peer_reviewed and prospective_registration share one yes / no / unknown set.
+        "TriStateEnum": "trials.choices.TriState",
     },
 }
 
