@@ -15,6 +15,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "registry.settings")
 
 application = get_asgi_application()
 
-from registry.serving import require_production_settings  # noqa: E402  (needs Django set up above)
+from registry.serving import mark_web_process, require_production_settings  # noqa: E402  (needs Django set up above)
 
 require_production_settings()
+mark_web_process()

@@ -22,3 +22,17 @@ def _is_set(name: str) -> bool:
         return bool(getattr(settings, name))
     except ImproperlyConfigured:  # how Django answers for an empty SECRET_KEY
         return False
+
+
+_web_process = False
+
+
+def mark_web_process() -> None:
+    """This process serves requests (registry/wsgi.py, registry/asgi.py): its database waits are bounded
+    for web requests (statement_timeout, the query watchdog), which management commands are not."""
+    global _web_process
+    _web_process = True
+
+
+def is_web_process() -> bool:
+    return _web_process

@@ -71,6 +71,8 @@ MIDDLEWARE = [
     "django.middleware.locale.LocaleMiddleware",
     # After LocaleMiddleware (their pages are in the reader's language), before anything reads the body.
     "trials.middleware.RequestBodyLimitMiddleware",
+    # Control characters and NUL bytes anywhere in the request: 400 before any of them reaches a query.
+    "trials.middleware.MalformedRequestMiddleware",
     "trials.middleware.DatabaseUnavailableMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -110,6 +112,15 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+# A database that stops answering must cost a request seconds, not a worker (trials/database.py): connecting
+# waits DB_CONNECT_TIMEOUT at most, a web request's statement DB_STATEMENT_TIMEOUT (server-side, and cut on
+# the client a connect timeout later if the server does not even answer that), the health check of a
+# reused connection DB_HEALTH_CHECK_TIMEOUT. Together they keep a hung database's 503 within ~5 s.
+DATABASE_CONNECT_TIMEOUT = float(os.environ.get("DB_CONNECT_TIMEOUT") or 3)
+DATABASE_STATEMENT_TIMEOUT = float(os.environ.get("DB_STATEMENT_TIMEOUT") or 10)
+DATABASE_HEALTH_CHECK_TIMEOUT = float(os.environ.get("DB_HEALTH_CHECK_TIMEOUT") or 1)
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["default"]["ENGINE"] = "registry.postgresql"
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Concurrent readers while the dev server writes; SQLite's default journal blocks them.
     DATABASES["default"]["OPTIONS"] = {
@@ -161,6 +172,12 @@ REST_FRAMEWORK = {
     # Integrators want numbers, not strings, for p-values, timepoints and follow-up.
     "COERCE_DECIMAL_TO_STRING": False,
     "EXCEPTION_HANDLER": "trials.api.errors.exception_handler",
+    # JSON nested deeper than any study document is refused before it is parsed (trials/api/parsers.py).
+    "DEFAULT_PARSER_CLASSES": [
+        "trials.api.parsers.BoundedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_THROTTLE_CLASSES": ["trials.api.throttling.AnonymousRateThrottle"],
 }
 # A second pair of eyes: a reviewer may not publish a study they submitted themselves, unless the
@@ -176,11 +193,23 @@ REGISTRY_CACHE_SECONDS = int(os.environ.get("REGISTRY_CACHE_SECONDS") or 86400)
 # that an edited template shows at once.
 REGISTRY_PAGE_CACHE = env_bool("REGISTRY_PAGE_CACHE", not DEBUG)
 # Per process; each gunicorn worker warms its own. Entries are keyed by the data stamp, so none is stale.
+# Rate-limit counters ("ratelimit", trials/api/throttling.py) must be shared by every worker: in Redis when
+# REDIS_URL is set (production runs several workers), else in this process (development, tests).
+REDIS_URL = os.environ.get("REDIS_URL", "")
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
         "OPTIONS": {"MAX_ENTRIES": int(os.environ.get("REGISTRY_CACHE_ENTRIES") or 1000)},
-    }
+    },
+    "ratelimit": (
+        {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": os.environ.get("REDIS_KEY_PREFIX") or "ncr",
+        }
+        if REDIS_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "ratelimit"}
+    ),
 }
 
 SPECTACULAR_SETTINGS = {
@@ -203,6 +232,8 @@ SPECTACULAR_SETTINGS = {
         "BaselineDispersionEnum": "trials.choices.BaselineDispersion",
         "StatisticEnum": "trials.choices.Statistic",
         "DispersionTypeEnum": "trials.choices.Dispersion",
+        # patient_pays, peer_reviewed and prospective_registration share one yes / no / unknown set.
+        "TriStateEnum": "trials.choices.TriState",
     },
 }
 
@@ -218,9 +249,9 @@ CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
-# SECURE_SSL_REDIRECT=0 likewise (docker-compose.yml). Load balancers probe /healthz over plain HTTP.
+# SECURE_SSL_REDIRECT=0 likewise (docker-compose.yml). Load balancers probe /healthz and /livez over plain HTTP.
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
-SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^livez$"]
 if env_bool("SECURE_PROXY_SSL_HEADER", False):
     # Only behind a proxy that terminates TLS and always sets (never passes on) X-Forwarded-Proto.
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
@@ -272,7 +303,7 @@ AXES_LOCKOUT_CALLABLE = "trials.views.errors.login_locked_out"
 # Behind N reverse proxies REMOTE_ADDR is the nearest proxy: TRUSTED_PROXY_COUNT=N reads the client's
 # address from X-Forwarded-For instead (only the entries those proxies appended).
 TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT") or 0)
-AXES_CLIENT_IP_CALLABLE = "trials.middleware.client_ip"
+AXES_CLIENT_IP_CALLABLE = "trials.addresses.client_ip"
 
 LOGGING = {
     "version": 1,

@@ -3,7 +3,7 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 
 from trials.api.errors import api_not_found
-from trials.views.health import healthz
+from trials.views.health import healthz, livez
 
 urlpatterns = [
     path("api/v1/", include("trials.api.urls")),
@@ -12,6 +12,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
+    path("livez", livez, name="livez"),
 ]
 # Public pages: /studies/ in English, /zh-hans/studies/ in Chinese (the URL carries the language).
 urlpatterns += i18n_patterns(path("", include("trials.urls")), prefix_default_language=False)

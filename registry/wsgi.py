@@ -17,8 +17,9 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "registry.settings")
 application = get_wsgi_application()
 
 # Imported once Django is set up above.
-from registry.serving import require_production_settings  # noqa: E402
+from registry.serving import mark_web_process, require_production_settings  # noqa: E402
 from trials.pagecache import CachedPageApplication  # noqa: E402
 
 require_production_settings()
+mark_web_process()
 application = CachedPageApplication(application)

@@ -73,8 +73,8 @@ def registry():
         donor=c.Donor.ALLOGENEIC,
         route=c.Route.INTRAVENOUS,
     )
-    # a sentence only: no number, so the study does not "have results"
-    f.OutcomeFactory(study=second, cohort=cohort, instrument=nihss, baseline_value=None, value=None, finding="Improved.")
+    # an outcome named but nothing reported for it (no number, no p, no finding): no results yet
+    f.OutcomeFactory(study=second, cohort=cohort, instrument=nihss, baseline_value=None, value=None, finding="")
     # a serious row that counts nobody is not a serious adverse event
     f.AdverseEventFactory(study=second, cohort=cohort, serious=c.Seriousness.SERIOUS, n_affected=0)
 

@@ -459,7 +459,7 @@ def test_force_login_is_not_throttled(client, curator):
     [(0, "1.1.1.1", "10.0.0.2"), (1, "6.6.6.6, 203.0.113.7", "203.0.113.7"), (2, "203.0.113.7, 10.0.0.9", "203.0.113.7")],
 )
 def test_the_client_address_behind_trusted_proxies(rf, settings, proxies, forwarded_for, expected):
-    from trials.middleware import client_ip
+    from trials.addresses import client_ip
 
     settings.TRUSTED_PROXY_COUNT = proxies
     request = rf.get("/", REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR=forwarded_for)

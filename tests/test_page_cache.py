@@ -253,3 +253,36 @@ def test_with_the_page_cache_off_nothing_is_watched(watcher, settings):
     settings.REGISTRY_PAGE_CACHE = False
     assert watcher.current() is None
     assert watcher._thread is None
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("path", ["/studies/脊/", "/api/v1/studies/脊/", "/healthz&脊", "/studies/🧠/", "/zh-hans/studies/脊髓/"])
+def test_the_front_hands_a_path_outside_latin_1_to_django_as_it_came(rf, watcher, path):
+    """The front builds its request on a copy of the environ: Django must decode the raw path itself
+    (a second decode of an already decoded path was a 500 for every Chinese URL)."""
+    f.full_study()
+    wsgi_get(rf, "/studies/")
+    assert wait_for(lambda: watcher.current() == data_stamp())
+    status, _, _ = raw_wsgi_get(path)
+    assert status.startswith("404")
+
+
+def raw_wsgi_get(path: str) -> tuple[str, dict, bytes]:
+    """GET `path` with the environ a WSGI server builds: PATH_INFO the raw bytes, read as Latin-1.
+    (RequestFactory's `.environ` has already been through Django, which rewrites PATH_INFO.)"""
+    from django.test.client import RequestFactory
+
+    from registry.wsgi import application
+
+    environ = RequestFactory()._base_environ(PATH_INFO=path.encode().decode("latin-1"), REQUEST_METHOD="GET")
+    answer = {}
+
+    def start_response(status, response_headers):
+        answer["status"], answer["headers"] = status, dict(response_headers)
+
+    body = application(environ, start_response)
+    content = b"".join(body)
+    if hasattr(body, "close"):
+        body.close()
+    return answer["status"], answer["headers"], content

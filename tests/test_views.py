@@ -557,7 +557,7 @@ def test_outcomes_are_a_chart_with_its_data_table(client):
     assert "<figure" in outcomes and "<figcaption" in outcomes
     assert '<svg class="chart"' in outcomes and 'role="img"' in outcomes
     assert "↑ Higher is better" in outcomes
-    assert "<caption>Data: ALSFRS-R over time</caption>" in outcomes
+    assert "Data: ALSFRS-R over time</caption>" in outcomes
     assert outcomes.count('<th scope="col"') == 7 and outcomes.count('<th scope="row">UC-MSC') == 2
     assert "p = 0.03" in outcomes and "n.s." in outcomes
     assert "Slower decline." in outcomes

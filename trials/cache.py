@@ -29,6 +29,8 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, connections
 
+from trials.database import watchdog
+
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
@@ -94,22 +96,35 @@ class StampWatcher:
     def _connect(self) -> psycopg.Connection:
         params = connections[self.alias].get_connection_params()
         params = {key: value for key, value in params.items() if key not in ("cursor_factory", "context")}
-        return psycopg.connect(**params, autocommit=True, connect_timeout=5, application_name=self.APPLICATION_NAME)
+        params["connect_timeout"] = max(2, round(settings.DATABASE_CONNECT_TIMEOUT))
+        return psycopg.connect(**params, autocommit=True, application_name=self.APPLICATION_NAME)
 
     def _watch(self, generation: int) -> None:
+        failures = 0  # consecutive failed attempts: an outage is logged once, when it starts and ends
         while self._generation == generation:
             try:
                 with self._connect() as listener:
                     listener.execute(f"LISTEN {self.CHANNEL}")
                     # Listening before the first read: a write committed in between is announced.
                     self._publish(generation, self._read(listener))
+                    if failures:
+                        logger.warning("Data stamp watcher reconnected after %d failed attempts", failures)
+                        failures = 0
                     while self._generation == generation:
                         for _ in listener.notifies(timeout=self.RECHECK_SECONDS, stop_after=1):
                             pass
                         self._publish(generation, self._read(listener))
-            except Exception:  # any failure: forget the stamp, so readers go to the database meanwhile
+            except Exception as error:  # any failure: forget the stamp, so readers go to the database meanwhile
                 self._publish(generation, None)
-                logger.warning("Data stamp watcher lost its connection; retrying", exc_info=True)
+                if not failures:
+                    # One line per outage, not a trace per retry: the cause is outside the code.
+                    logger.warning(
+                        "Data stamp watcher lost its database connection (%s: %s); retrying every %gs",
+                        type(error).__name__,
+                        str(error).strip().splitlines()[0] if str(error).strip() else "",
+                        self.RETRY_SECONDS,
+                    )
+                failures += 1
                 time.sleep(self.RETRY_SECONDS)
 
     def _publish(self, generation: int, stamp: str | None) -> None:
@@ -119,7 +134,9 @@ class StampWatcher:
 
     @staticmethod
     def _read(listener: psycopg.Connection) -> str | None:
-        row = listener.execute(STAMP_QUERY).fetchone()
+        # A server that accepts and never answers would hold this thread, and the stamp, forever.
+        with watchdog.limit(listener, settings.DATABASE_CONNECT_TIMEOUT, "the data stamp watcher"):
+            row = listener.execute(STAMP_QUERY).fetchone()
         return str(row[0]) if row else None
 
     def stop(self) -> None:

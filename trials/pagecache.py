@@ -21,11 +21,12 @@ from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse
 
 from trials.cache import data_stamp, stamp_watcher, timeout
+from trials.views.errors import database_unavailable, is_database_outage
 
 # What a cached response may differ by, besides the URL; and what sends a request past the cache.
 KEY_HEADERS = ("Accept", "Accept-Language", "HX-Request", "HX-History-Restore-Request", "Origin")
 BYPASS_HEADERS = ("Cookie", "Authorization", "If-None-Match", "If-Modified-Since", "If-Match", "Range")
-SKIP_PREFIXES = ("/admin/", "/healthz", "/static/", "/i18n/")
+SKIP_PREFIXES = ("/admin/", "/healthz", "/livez", "/static/", "/i18n/")
 
 
 def cacheable_request(request: HttpRequest) -> bool:
@@ -73,7 +74,13 @@ class PublicPageCacheMiddleware:
         self._locks_guard = threading.Lock()
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        key = self.cache_key(request)
+        try:
+            key = self.cache_key(request)
+        except DatabaseError as error:
+            if is_database_outage(error):
+                # Answered here: the view would only wait for the same database a second time.
+                return database_unavailable(request)
+            key = None  # a failing query is the view's to report
         if key is None:
             return self.get_response(request)
         cached = cache.get(key)
@@ -113,10 +120,7 @@ class PublicPageCacheMiddleware:
     def cache_key(self, request: HttpRequest) -> str | None:
         if not cacheable_request(request):
             return None
-        try:
-            stamp = data_stamp()
-        except DatabaseError:
-            return None  # the view answers the outage
+        stamp = data_stamp()
         return page_key(request, stamp) if stamp is not None else None
 
     def storable(self, response: HttpResponse) -> bool:
@@ -164,7 +168,9 @@ class CachedPageApplication:
         stamp = stamp_watcher.current()
         if stamp is None:
             return None
-        request = WSGIRequest(environ)
+        # On a copy: WSGIRequest writes the decoded path back into the environ it is given (META is the
+        # environ), and Django, handed that environ on a miss, would decode it a second time.
+        request = WSGIRequest(environ.copy())
         if not cacheable_request(request):
             return None
         try:

@@ -400,7 +400,7 @@ class AeRow:
     event: m.AdverseEvent  # the group's first row: term, grade, relatedness, description
     key: tuple
     by_cohort: dict[int | None, m.AdverseEvent] = field(default_factory=dict)
-    cells: list[m.AdverseEvent | None] = field(default_factory=list)
+    cells: list[tuple[str, m.AdverseEvent | None]] = field(default_factory=list)  # (column heading, event)
 
 
 @dataclass
@@ -447,7 +447,8 @@ def adverse_event_tables(study: m.Study) -> list[AeTable]:
         columns = [(pk, m.Localized.tr(by_id[pk], "label") if pk is not None else _("All participants")) for pk in cohort_ids]
         groups: dict[str, AeGroup] = {}
         organ_labels = dict(c.OrganClass.choices)
-        for event in sorted(events, key=lambda e: (c.OrganClass.values.index(e.organ_class), e.tr("term").casefold(), e.pk)):
+        # By the English term: both languages list the events in the same order.
+        for event in sorted(events, key=lambda e: (c.OrganClass.values.index(e.organ_class), e.term.casefold(), e.pk)):
             group = groups.setdefault(event.organ_class, AeGroup(event.organ_class, str(organ_labels[event.organ_class]), []))
             key = (event.term, event.grade, event.relatedness, event.attributed_to, event.outcome, event.onset, event.description)
             row = next((r for r in group.rows if r.key == key and event.cohort_id not in r.by_cohort), None)
@@ -457,6 +458,6 @@ def adverse_event_tables(study: m.Study) -> list[AeTable]:
             row.by_cohort[event.cohort_id] = event
         for group in groups.values():
             for row in group.rows:
-                row.cells = [row.by_cohort.get(pk) for pk, _heading in columns]
+                row.cells = [(heading, row.by_cohort.get(pk)) for pk, heading in columns]
         tables.append(AeTable(seriousness, seriousness_heading(seriousness), columns, list(groups.values())))
     return tables

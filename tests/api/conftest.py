@@ -2,7 +2,7 @@
 
 import pytest
 from django.contrib.auth.models import Group, User
-from django.core.cache import cache
+from django.core.cache import cache, caches
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient, ForceAuthClientHandler
 
@@ -15,8 +15,10 @@ def _unthrottled(settings):
     """The suite makes hundreds of anonymous requests a minute; test_http.py lowers the rate itself."""
     settings.API_ANON_RATE = "100000/min"
     cache.clear()
+    caches["ratelimit"].clear()
     yield
     cache.clear()
+    caches["ratelimit"].clear()
 
 
 _handler: ForceAuthClientHandler | None = None

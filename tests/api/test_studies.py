@@ -54,7 +54,8 @@ def pair(db):
         route=c.Route.INTRASPINAL,
     )
     motor = f.InstrumentFactory(slug="isncsci-motor", name="ISNCSCI motor score")
-    f.OutcomeFactory(study=sci, cohort=cohort, instrument=motor, value=None, baseline_value=None, finding="Improved")
+    # An outcome named, nothing reported for it yet: the study has no results.
+    f.OutcomeFactory(study=sci, cohort=cohort, instrument=motor, value=None, baseline_value=None, finding="")
     f.AdverseEventFactory(study=sci, cohort=cohort, term="Headache", n_affected=1, n_at_risk=4)
     # Eligibility, sites and sponsors: adults of either sex in Guangzhou (a university) against men of
     # 16 to 60 in Boston (a company).

@@ -14,6 +14,7 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect, JsonResponse
 from django.urls import Resolver404, resolve
 from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -106,6 +107,7 @@ def exception_handler(exc: Exception, context: dict):
     return response
 
 
+@csrf_exempt  # API clients send no CSRF cookie: a POST to a wrong URL is a 404, not a "form" failure
 def api_not_found(request: HttpRequest, *args, **kwargs) -> HttpResponse:
     """Django's own 404 for any /api/ URL no view claims, as JSON (it would be an HTML page).
 

@@ -95,6 +95,8 @@ class StudyFilterBackend(DjangoFilterBackend):
     """The view's FilterSet, as django-filter applies it, with strict booleans."""
 
     def filter_queryset(self, request, queryset, view):
+        if getattr(view, "detail", False):
+            return queryset  # a study's own URL names it: list filters in its query string select nothing
         check_booleans(request, view.filterset_class)
         return super().filter_queryset(request, queryset, view)
 

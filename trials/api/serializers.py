@@ -99,7 +99,9 @@ class StudySummarySerializer(serializers.ModelSerializer):
         help_text="Slugs of the sponsor and collaborators, lead sponsor first (see /api/v1/organisations/)."
     )
     cities = serializers.SerializerMethodField(help_text="Cities of the study's sites.")
-    has_results = serializers.BooleanField(read_only=True, help_text="At least one outcome carries a number.")
+    has_results = serializers.BooleanField(
+        read_only=True, help_text="At least one outcome reports a result: a number, a p-value or a finding in words."
+    )
     has_serious_ae = serializers.BooleanField(read_only=True, help_text="At least one serious adverse event was reported.")
     url = serializers.SerializerMethodField(help_text="The whole study document.")
     trust = serializers.SerializerMethodField(

@@ -6,11 +6,13 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import models
-from django.utils.translation import get_language, ngettext
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django_countries import countries as country_names
 
+from trials import choices as c
 from trials import models as m
+from trials.formatting import duration
 
 from .spec import Part, model_field
 
@@ -93,28 +95,14 @@ def _localized(row: dict, key: str) -> str:
 
 
 def timepoint_words(row: dict) -> str:
-    unit_labels = {
-        "hour": lambda n: ngettext("%(n)s hour", "%(n)s hours", n),
-        "day": lambda n: ngettext("%(n)s day", "%(n)s days", n),
-        "week": lambda n: ngettext("%(n)s week", "%(n)s weeks", n),
-        "month": lambda n: ngettext("%(n)s month", "%(n)s months", n),
-        "year": lambda n: ngettext("%(n)s year", "%(n)s years", n),
-    }
     start, end, unit = row.get("timepoint"), row.get("timepoint_to"), row.get("timepoint_unit") or ""
     if start is None:
         return _("at last follow-up") if row.get("is_last_follow_up") else _("time not reported")
-    label = unit_labels.get(unit)
-
-    def plural_count(value) -> int:  # ngettext counts in whole numbers: 0.5 months is plural
-        return int(abs(value)) if isinstance(value, (int, float)) and float(value).is_integer() else 2
-
+    known = unit in c.TimeUnit.values
     if end is not None:
-        count = plural_count(end)
-        spelled = label(count) % {"n": f"{_number(start)}–{_number(end)}"} if label else f"{_number(start)}–{_number(end)}"
-        return _("over %(window)s") % {"window": spelled}
-    count = plural_count(start)
-    spelled = label(count) % {"n": _number(start)} if label else _number(start)
-    return _("at %(time)s") % {"time": spelled}
+        window = f"{_number(start)}–{_number(end)}"
+        return _("over %(window)s") % {"window": duration(window, unit, count=end) if known else window}
+    return _("at %(time)s") % {"time": duration(_number(start), unit, count=start) if known else _number(start)}
 
 
 def row_label(part: Part, row: dict, words: Words, cohort: str = "") -> str:

@@ -14,7 +14,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('trials', '0050_search_terms_and_trust'),
+        ('trials', '0051_outcome_change_sign'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -33,6 +33,10 @@ class CohortInStudyMixin:
 ON_SCALE_STATISTICS = {c.Statistic.MEAN, c.Statistic.MEDIAN, c.Statistic.INDIVIDUAL}
 
 
+# Words that fix a change's sign on any scale.
+CHANGE_SIGNS = [c.ChangeReportedAs.INCREASE, c.ChangeReportedAs.DECREASE, c.ChangeReportedAs.NO_CHANGE]
+
+
 def expected_change_sign(reported_as: str, direction: str) -> int | None:
     """The sign a change must have for the source's words: +1, -1, 0, or None when the words do not say."""
     if reported_as == c.ChangeReportedAs.INCREASE:
@@ -145,6 +149,16 @@ class OutcomeMeasure(Localized, CohortInStudyMixin, models.Model):
             models.CheckConstraint(
                 condition=Q(dispersion_value__isnull=True) | Q(dispersion_value__gte=0),
                 name=constraint_name("dispersion_not_negative"),
+            ),
+            # The words that need no instrument to check (a rise is positive); "improvement" depends on
+            # the instrument's direction and is checked in clean_against_instrument().
+            models.CheckConstraint(
+                condition=Q(change_value__isnull=True)
+                | ~Q(change_reported_as__in=CHANGE_SIGNS)
+                | Q(change_reported_as=c.ChangeReportedAs.INCREASE, change_value__gt=0)
+                | Q(change_reported_as=c.ChangeReportedAs.DECREASE, change_value__lt=0)
+                | Q(change_reported_as=c.ChangeReportedAs.NO_CHANGE, change_value=0),
+                name=constraint_name("change_sign_matches_words"),
             ),
         ]
 
@@ -350,8 +364,18 @@ class RowExists(Exists):
 
 
 def has_results_exists(exists: type[Exists] = Exists) -> Exists:
-    """A study "has results" when at least one outcome carries a number (not only a sentence)."""
-    return exists(OutcomeMeasure.objects.filter(study=OuterRef("pk")).exclude(value=None, change_value=None))
+    """A study "has results" when at least one outcome reports one: a number, a p-value, or a finding in
+    words ("no change in ISNCSCI" is a result; a study listing seven findings is never "not reported")."""
+    reported = (
+        Q(value__isnull=False)
+        | Q(change_value__isnull=False)
+        | Q(baseline_value__isnull=False)
+        | Q(p_value__isnull=False)
+        | ~Q(p_text="")
+        | ~Q(finding="")
+        | ~Q(finding_zh="")
+    )
+    return exists(OutcomeMeasure.objects.filter(reported, study=OuterRef("pk")))
 
 
 def has_serious_ae_exists(exists: type[Exists] = Exists) -> Exists:

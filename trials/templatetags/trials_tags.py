@@ -3,6 +3,7 @@
 from django import template
 from django.urls import reverse, translate_url
 from django.utils import translation
+from django.utils.html import format_html
 from django.utils.translation import gettext as _
 
 from trials import charts, formatting
@@ -82,3 +83,65 @@ def url_in_language(context, language_code: str) -> str:
         with translation.override(language_code):
             return reverse("trials:home")
     return translate_url(request.get_full_path(), language_code)
+
+
+@register.filter
+def tr_marked(obj, field: str) -> str:
+    """`tr`, and on a Chinese page where only the English text was curated, that English marked as such
+    (and tagged `lang="en"` for screen readers) rather than passed off as a translation."""
+    value = getattr(obj, field, "") or ""
+    language = translation.get_language() or ""
+    if not language.startswith("zh") or not value or not hasattr(obj, f"{field}_zh"):
+        return Localized.tr(obj, field)
+    if getattr(obj, f"{field}_zh"):
+        return getattr(obj, f"{field}_zh")
+    return format_html('<span lang="en">{}</span> <span class="lang-fallback">{}</span>', value, _("(English only)"))
+
+
+@register.filter
+def signed(value) -> str:
+    return "" if value is None else formatting.signed(value)
+
+
+@register.filter
+def change_verdict(outcome) -> str:
+    """ "improvement" / "worsening" for a signed change on an instrument with a better direction."""
+    if outcome.change_value is None:
+        return ""
+    return charts.verdict(outcome.change_value, outcome.instrument.direction)
+
+
+@register.filter
+def months(value) -> str:
+    """12 -> "12 months", 1 -> "1 month"."""
+    return "" if value is None else formatting.duration(value, "month")
+
+
+@register.filter
+def scale_unit(unit: str) -> str:
+    return formatting.scale_unit(unit)
+
+
+@register.filter
+def text_lang(text: str) -> str:
+    """The `lang` of a verbatim quotation: Chinese when it holds a CJK ideograph, else English."""
+    return "zh-Hans" if any("\u4e00" <= ch <= "\u9fff" for ch in text or "") else "en"
+
+
+@register.filter
+def english_marked(value: str) -> str:
+    """A curated field that exists in English only (a route's detail, a source locator): on a Chinese
+    page it is tagged `lang="en"` and visibly marked, never passed off as a translation."""
+    language = translation.get_language() or ""
+    if not value or not language.startswith("zh"):
+        return value
+    return format_html('<span lang="en">{}</span> <span class="lang-fallback">{}</span>', value, _("(English only)"))
+
+
+@register.filter
+def at(items, index: int):
+    """`{{ columns|at:forloop.counter0 }}`: a cell's column heading, for phones' stacked rows."""
+    try:
+        return items[index]
+    except (IndexError, TypeError):
+        return ""

@@ -12,7 +12,7 @@ import logging
 import sys
 from datetime import timedelta
 
-from django.db import InterfaceError, OperationalError, connections
+from django.db import DatabaseError, InterfaceError, OperationalError, connections
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template import loader
 from django.utils.html import escape
@@ -34,7 +34,7 @@ FALLBACK_PAGE = '<!DOCTYPE html><html lang="{language}"><title>{status}</title><
 
 def wants_json(request: HttpRequest) -> bool:
     path = request.path_info
-    return path.startswith("/api/") or path == "/healthz"
+    return path.startswith("/api/") or path in ("/healthz", "/livez")
 
 
 def error_response(
@@ -72,6 +72,38 @@ def is_database_outage(exc: BaseException | None) -> bool:
         if raw is None or getattr(raw, "broken", False) or getattr(raw, "closed", False):
             return True
     return False
+
+
+# PostgreSQL's read_only_sql_transaction (a standby, default_transaction_read_only during maintenance);
+# SQLite's SQLITE_READONLY (a read-only file or mount, `PRAGMA query_only`).
+READ_ONLY_SQLSTATE = "25006"
+
+
+def is_read_only_refusal(exc: BaseException | None) -> bool:
+    """The database refused a write because it is read-only: the deployment's state, not a bug."""
+    if not isinstance(exc, DatabaseError):
+        return False
+    cause = exc.__cause__
+    if getattr(cause, "sqlstate", None) == READ_ONLY_SQLSTATE:
+        return True
+    return "readonly database" in str(exc) or "read-only transaction" in str(exc)
+
+
+def database_read_only(request: HttpRequest) -> HttpResponse:
+    response = error_response(
+        request,
+        503,
+        code="database_read_only",
+        message=_(
+            "The registry is read-only for maintenance: reading works, changes cannot be saved now. Please try again later."
+        ),
+        template="503.html",
+        context={"read_only": True},
+        with_request=False,
+    )
+    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 def database_unavailable(request: HttpRequest) -> HttpResponse:
@@ -119,6 +151,8 @@ def server_error(request: HttpRequest) -> HttpResponse:
     # saved by middleware, say) is still a 503, not a 500.
     if is_database_outage(sys.exc_info()[1]):
         return database_unavailable(request)
+    if is_read_only_refusal(sys.exc_info()[1]):
+        return database_read_only(request)
     return error_response(
         request,
         500,

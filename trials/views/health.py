@@ -1,4 +1,8 @@
-"""GET /healthz for load balancers and monitoring: 200 when the app can read the registry, else 503."""
+"""Probes for load balancers and orchestrators.
+
+GET /livez: liveness, the process answers (never the database: restarting workers does not bring a
+database back). GET /healthz: readiness, 200 when the app can read the registry, else 503.
+"""
 
 from __future__ import annotations
 
@@ -30,3 +34,11 @@ def healthz(request: HttpRequest) -> JsonResponse:
         response["Retry-After"] = str(RETRY_AFTER_SECONDS)
         return response
     return JsonResponse({"status": "ok", "database": "ok", "studies": studies})
+
+
+@never_cache
+@require_safe
+def livez(request: HttpRequest) -> JsonResponse:
+    """{"status": "ok"}: this process serves requests. Touches nothing else, so a database outage never
+    makes an orchestrator kill workers that will serve again as soon as it ends."""
+    return JsonResponse({"status": "ok"})

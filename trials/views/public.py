@@ -10,6 +10,7 @@ from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import get_script_prefix, reverse
 from django.utils.cache import patch_vary_headers
+from django.views.decorators.http import require_safe
 
 from trials import charts, pages, trust
 from trials.choices import InterventionKind
@@ -24,11 +25,13 @@ from trials.views import feeds
 API_STUDIES_PATH = "api/v1/studies/"
 
 
+@require_safe  # GET and HEAD only: any other method is a 405, never the page
 def home(request):
     context = {"evidence": pages.evidence_map(), "recent": pages.recently_updated()}
     return render(request, "trials/home.html", context)
 
 
+@require_safe  # GET and HEAD only: any other method is a 405, never the page
 def study_list(request):
     # htmx swaps the results in place; a history restore (back button after a reload) needs the full page.
     partial = request.headers.get("HX-Request") == "true" and not request.headers.get("HX-History-Restore-Request")
@@ -88,6 +91,7 @@ def study_list(request):
     return response
 
 
+@require_safe  # GET and HEAD only: any other method is a 405, never the page
 def study_detail(request, accession):
     study = get_object_or_404(document_queryset(Study.objects.public().with_trust()), accession=accession)
     for cohort in study.cohorts.all():

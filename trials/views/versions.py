@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.http import Http404
 from django.shortcuts import get_object_or_404, render
+from django.views.decorators.http import require_safe
 
 from trials import choices as c
 from trials import models as m
@@ -51,12 +52,14 @@ def document_tables(document: dict) -> list[tuple[str, list[str], list[list[str]
     return tables
 
 
+@require_safe  # GET and HEAD only: any other method is a 405, never the page
 def study_versions(request, accession: str):
     study = _public_study(accession)
     versions = list(study.versions.order_by("-number").values("number", "published_at", "note"))
     return render(request, "trials/study_versions.html", {"study": study, "versions": versions})
 
 
+@require_safe  # GET and HEAD only: any other method is a 405, never the page
 def study_version_detail(request, accession: str, number: int):
     study = _public_study(accession)
     version = get_object_or_404(study.versions, number=number)
@@ -83,6 +86,7 @@ def study_version_detail(request, accession: str, number: int):
     )
 
 
+@require_safe  # GET and HEAD only: any other method is a 405, never the page
 def study_version_compare(request, accession: str):
     study = _public_study(accession)
     numbers = list(study.versions.order_by("number").values_list("number", flat=True))

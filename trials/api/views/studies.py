@@ -15,7 +15,6 @@ from django_filters.utils import translate_validation
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import exceptions, mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.parsers import JSONParser
 from rest_framework.permissions import AllowAny, DjangoModelPermissionsOrAnonReadOnly
 from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
 from rest_framework.response import Response
@@ -31,6 +30,7 @@ from ..documents import StudyDocumentInputSerializer, StudyDocumentSerializer
 from ..errors import Conflict
 from ..etag import check_write_preconditions, none_match_hits, study_etag
 from ..filters import StudyFilterBackend, check_booleans
+from ..parsers import BoundedJSONParser
 from ..serializers import (
     StudyFacetsSerializer,
     StudySummarySerializer,
@@ -136,7 +136,7 @@ class StudyViewSet(ApiMixin, RegistryListMixin, viewsets.ModelViewSet):
     permission_classes = [DjangoModelPermissionsOrAnonReadOnly]
     filter_backends = [StudyFilterBackend]
     filterset_class = StudyFilterSet
-    parser_classes = [JSONParser]
+    parser_classes = [BoundedJSONParser]
     csv_name = "studies"
 
     def get_renderers(self):

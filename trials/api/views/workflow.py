@@ -19,7 +19,6 @@ from django.urls import reverse
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, OpenApiTypes, extend_schema
 from rest_framework import exceptions, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.parsers import JSONParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
@@ -32,6 +31,7 @@ from .. import schema as openapi
 from ..documents import StudyDocumentInputSerializer, StudyDocumentSerializer
 from ..errors import Conflict
 from ..etag import check_write_preconditions, none_match_hits, study_etag
+from ..parsers import BoundedJSONParser
 from ..serializers import (
     PublishInputSerializer,
     RetractInputSerializer,
@@ -92,7 +92,7 @@ class StudyWorkflowViewSet(ApiMixin, viewsets.GenericViewSet):
     serializer_class = StudyStateSerializer
     permission_classes = [IsAuthenticated]  # roles are the services' to check
     renderer_classes = [JSONRenderer]
-    parser_classes = [JSONParser]
+    parser_classes = [BoundedJSONParser]
 
     def visible_study(self, *, lock: bool) -> m.Study:
         # Drafts are "not found" for those who may not view them, as on reads.
