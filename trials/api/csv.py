@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from decimal import Decimal
@@ -61,9 +62,21 @@ class _Echo:
 
 
 def csv_lines(columns: Sequence[str], rows: Iterable[dict]) -> Iterator[str]:
+    """The header, then one line per item. A column holding an object becomes its dotted columns (`a.b`),
+    named from the first item: every item of a list has the same shape."""
     writer = csv.writer(_Echo())
+    items = iter(rows)
+    first = next(items, None)
+    if first is not None:
+        flat = flatten(first)
+        columns = [
+            name
+            for column in columns
+            for name in ([column] if column in flat else [key for key in flat if key.startswith(f"{column}.")])
+        ]
+        items = itertools.chain([first], items)
     yield writer.writerow(columns)
-    for item in rows:
+    for item in items:
         row = flatten(item)
         yield writer.writerow([row.get(column, "") for column in columns])
 
