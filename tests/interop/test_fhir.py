@@ -149,6 +149,6 @@ def test_search_has_a_fixed_query_count(client, db, django_assert_num_queries, r
         f.InterventionFactory(cohort=f.CohortFactory(study=f.StudyFactory()))
     # Vocabularies (conditions, cell types, instruments), the total, the page of studies, then one query per
     # part of the document (cohorts and their interventions count two) and the countries.
-    with django_assert_num_queries(15):
+    with django_assert_num_queries(19):
         response = client.get("/fhir/ResearchStudy?_count=50")
     assert len(response.json()["entry"]) == rows

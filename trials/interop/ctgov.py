@@ -24,7 +24,7 @@ from django_countries import countries as country_names
 from trials import choices as c
 from trials import models as m
 from trials.documents import PARTS_BY_NAME, SERVER_OWNED, WORKFLOW_OWNED, without_keys
-from trials.documents.spec import STUDY_DATES, STUDY_FIELD_KEYS, Part, model_field
+from trials.documents.spec import PARTS, STUDY_DATES, STUDY_FIELD_KEYS, Part, model_field
 from trials.documents.values import to_json
 
 NCT_ID = re.compile(r"^NCT[0-9]{8}$")
@@ -186,8 +186,8 @@ def blank_document() -> dict[str, Any]:
     for key in STUDY_FIELD_KEYS:
         document[key] = None if key in STUDY_DATES else _default(m.Study, key)
     document["countries"] = []
-    for name in ("conditions", "milestones", "registry_ids", "publications", "sources", "cohorts", "outcomes", "adverse_events"):
-        document[name] = []
+    for part in PARTS:  # every list the document has, from its one definition
+        document[part.name] = []
     return document
 
 
