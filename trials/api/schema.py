@@ -61,7 +61,8 @@ METHOD_ERRORS = {
     "post": ["400", "401", "403", "406", "415", "429"],
     "put": WRITE_ERRORS,
     "patch": WRITE_ERRORS,
-    "delete": ["401", "403", "404", "406", "409", "412", "429"],
+    # A path holding control characters is refused before any view (trials.middleware), deletes included.
+    "delete": ["400", "401", "403", "404", "406", "409", "412", "429"],
 }
 CONDITIONAL_READ = OpenApiParameter(
     "If-None-Match",
@@ -191,7 +192,8 @@ def filter_parameters(filterset_class: type[df.FilterSet]) -> list[OpenApiParame
                 if limit is not None:
                     schema[key] = limit
         else:
-            schema = {"type": "string", "pattern": r"^[^\x00]*$"}  # Django's forms refuse NUL characters
+            # Control characters are refused before any view (trials.middleware), as Django's forms refuse NUL.
+            schema = {"type": "string", "pattern": r"^[^\x00-\x08\x0b\x0c\x0e-\x1f]*$"}
         parameters.append(
             OpenApiParameter(
                 name,

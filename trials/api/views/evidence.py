@@ -19,6 +19,7 @@ from trials.filters import StudyFilterSet
 from trials.models import Instrument, Study
 
 from .. import schema as openapi
+from ..filters import check_booleans
 from ..csv import CONTENT_TYPE, CSVRenderer, csv_lines
 from .base import ApiMixin
 
@@ -69,6 +70,7 @@ class EvidenceView(ApiMixin, APIView):
     csv_name = "evidence"
 
     def parameters(self, request) -> tuple[StudyFilterSet, evidence.EvidenceForm]:
+        check_booleans(request, StudyFilterSet)
         filterset = StudyFilterSet(request.query_params, queryset=Study.objects.public())
         form = evidence.EvidenceForm(request.query_params)
         errors = {}
