@@ -19,8 +19,8 @@ from trials.filters import StudyFilterSet
 from trials.models import Instrument, Study
 
 from .. import schema as openapi
-from ..filters import check_booleans
 from ..csv import CONTENT_TYPE, CSVRenderer, csv_lines
+from ..filters import check_booleans
 from .base import ApiMixin
 
 FORMAT_PARAMETER = OpenApiParameter(
