@@ -20,7 +20,6 @@ MAX_DEPTH = 32
 # Strings first (their brackets are text), then the brackets that are left.
 _STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
 _BRACKET = re.compile(rb"[\[\]{}]")
-_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def json_depth(body: bytes) -> int:
@@ -39,19 +38,4 @@ class BoundedJSONParser(JSONParser):
         body = stream.read() if stream is not None else b""
         if json_depth(body) > MAX_DEPTH:
             raise ParseError(_("JSON nested deeper than %(depth)d levels.") % {"depth": MAX_DEPTH})
-        data = super().parse(io.BytesIO(body), media_type, parser_context)
-        if has_lone_surrogate(data):
-            # JSON may spell half of a UTF-16 pair ("\ud800"); no text holds one, and no database stores it.
-            raise ParseError(_("JSON holds an invalid Unicode escape (half of a surrogate pair)."))
-        return data
-
-
-def has_lone_surrogate(value) -> bool:
-    """Walks the parsed value (its depth is bounded above) for a string that is not valid Unicode."""
-    if isinstance(value, str):
-        return _SURROGATE.search(value) is not None
-    if isinstance(value, dict):
-        return any(has_lone_surrogate(key) or has_lone_surrogate(item) for key, item in value.items())
-    if isinstance(value, list):
-        return any(has_lone_surrogate(item) for item in value)
-    return False
+        return super().parse(io.BytesIO(body), media_type, parser_context)

@@ -282,7 +282,8 @@ def postprocess_schema(result: dict, generator, request, public: bool) -> dict:
             if has_error_component:
                 for status in METHOD_ERRORS.get(method, []):
                     if method == "get" and (
-                        status == "400" and "query" not in locations or status == "404" and not locations & {"query", "path"}
+                        # Any request can be a 400: control characters are refused before any view.
+                        status == "404" and not locations & {"query", "path"}
                     ):
                         continue  # no parameter to get wrong
                     entry = responses.setdefault(status, {"content": error, "description": ERROR_DESCRIPTIONS[status]})
