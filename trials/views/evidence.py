@@ -37,14 +37,9 @@ def filter_selects(filterset: StudyFilterSet) -> list[dict]:
     return selects
 
 
-def search_pairs(request) -> list[tuple[str, str]]:
-    """The search's own parameters (not the evidence view's), to link back to the studies behind a figure."""
-    return [
-        (key, value)
-        for key, values in request.GET.lists()
-        for value in values
-        if value and key not in evidence.EVIDENCE_PARAMETERS and key not in ("page", "page_size", "ordering")
-    ]
+def api_query(request) -> str:
+    """The page's own query string, non-empty values only: the API's twin of the page answers it alike."""
+    return urlencode([(key, value) for key, values in request.GET.lists() for value in values if value])
 
 
 def safety(request):
@@ -67,7 +62,6 @@ def safety(request):
             label = f"{row.product.cell_type or _('No cell product')} · {row.product.route}"
             lines.append((label, pooled.percent, low, high, "", False))
     plot = evidence.forest(lines)
-    pairs = search_pairs(request)
     context = {
         "filterset": filterset,
         "selects": filter_selects(filterset),
@@ -78,8 +72,7 @@ def safety(request):
         "measure": measure,
         "measure_heading": headings[measure],
         "plot": plot,
-        "search_query": urlencode(pairs),
-        "api_query": urlencode([(k, v) for k, values in request.GET.lists() for v in values if v]),
+        "api_query": api_query(request),
     }
     return render(request, "trials/evidence/safety.html", context)
 
@@ -124,7 +117,7 @@ def outcomes(request):
         "pooled": pooled,
         "plot": plot,
         "window": form.window if form.is_valid() else None,
-        "api_query": urlencode([(k, v) for k, values in request.GET.lists() for v in values if v]),
+        "api_query": api_query(request),
     }
     return render(request, "trials/evidence/outcomes.html", context)
 
