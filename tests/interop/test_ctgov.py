@@ -18,8 +18,8 @@ from tests import factories as f
 from tests.i18n import chinese
 from trials import choices as c
 from trials import models as m
-from trials.documents import DocumentError, load_document, vocabulary_upsert
-from trials.interop.ctgov import comparable, map_record
+from trials.documents import DocumentError, comparable, load_document, vocabulary_upsert
+from trials.interop.ctgov import map_record
 from trials.services.ctgov import RecordError, study_import_ctgov
 from trials.services.studies import StudyNotEditable, study_update
 from trials.services.workflow import study_publish, study_submit

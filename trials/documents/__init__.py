@@ -4,8 +4,7 @@ The admin, the API, import/export, backups, published versions and the compare p
 this package; `trials.services` wraps its writes in locks, permissions and the workflow's rules.
 """
 
-from typing import Any
-
+from .content import blank_document, blank_row, comparable, without_keys
 from .diff import RowChange, changes_by_section, document_changes, document_changes_json
 from .read import document_queryset, load_document, public_version_subquery, row_document, study_document
 from .spec import (
@@ -25,18 +24,10 @@ from .store import store_document
 from .vocabularies import vocabulary_items, vocabulary_upsert
 from .write import DocumentError, ParsedDocument, parse_document
 
-
-def without_keys(document: Any) -> Any:
-    """The document's content: without row keys and what the registry stamps on it (version, updated_at).
-    Two documents with the same content describe the same study, whatever their rows' keys."""
-    if isinstance(document, dict):
-        return {k: without_keys(v) for k, v in document.items() if k not in ("key", "version", "updated_at")}
-    if isinstance(document, list):
-        return [without_keys(item) for item in document]
-    return document
-
-
 __all__ = [
+    "blank_document",
+    "blank_row",
+    "comparable",
     "DOCUMENT_FORMAT",
     "DOCUMENT_KEYS",
     "PARTS",

@@ -23,9 +23,7 @@ from django_countries import countries as country_names
 
 from trials import choices as c
 from trials import models as m
-from trials.documents import PARTS_BY_NAME, SERVER_OWNED, WORKFLOW_OWNED, without_keys
-from trials.documents.spec import PARTS, STUDY_DATES, STUDY_FIELD_KEYS, Part, model_field
-from trials.documents.values import to_json
+from trials.documents import PARTS_BY_NAME, blank_document, blank_row
 
 NCT_ID = re.compile(r"^NCT[0-9]{8}$")
 SOURCE_PUBLISHER = "ClinicalTrials.gov (U.S. National Library of Medicine)"
@@ -155,51 +153,6 @@ class MappedRecord:
 
     def counts(self) -> dict[str, int]:
         return {status: sum(entry.status == status for entry in self.report) for status in (MAPPED, GUESSED, LEFT_OUT)}
-
-
-# --- complete documents ----------------------------------------------------------------------
-
-
-def _default(part_or_model: Any, key: str) -> Any:
-    model = part_or_model.model if isinstance(part_or_model, Part) else part_or_model
-    return to_json(model_field(model, key), model_field(model, key).get_default())
-
-
-def blank_row(part: Part) -> dict[str, Any]:
-    """A row of `part` with every key at its default (vocabulary entries, cohort and dates unset)."""
-    row: dict[str, Any] = {}
-    nested = {child.name for child in part.children}
-    for key in part.keys:
-        if key == "key" or key in part.computed:
-            continue
-        if key in nested:
-            row[key] = []
-        elif key in part.vocabularies or key in part.dates or key == "cohort":
-            row[key] = None
-        else:
-            row[key] = _default(part, key)
-    return row
-
-
-def blank_document() -> dict[str, Any]:
-    document: dict[str, Any] = {}
-    for key in STUDY_FIELD_KEYS:
-        document[key] = None if key in STUDY_DATES else _default(m.Study, key)
-    document["countries"] = []
-    for part in PARTS:  # every list the document has, from its one definition
-        document[part.name] = []
-    return document
-
-
-def comparable(document: dict[str, Any]) -> dict[str, Any]:
-    """A document's content as the import compares it: no row keys, no computed or registry-owned keys."""
-    content = without_keys(document)
-    for key in (*SERVER_OWNED, *WORKFLOW_OWNED):
-        content.pop(key, None)
-    for name, part in PARTS_BY_NAME.items():
-        if name in content and part.computed:
-            content[name] = [{k: v for k, v in row.items() if k not in part.computed} for row in content[name]]
-    return content
 
 
 # --- the mapper ------------------------------------------------------------------------------

@@ -18,9 +18,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from trials import models as m
-from trials.documents import PARTS, DocumentError, load_document, vocabulary_upsert
+from trials.documents import PARTS, DocumentError, comparable, load_document, vocabulary_upsert
 from trials.documents.spec import STUDY_FIELD_KEYS
-from trials.interop.ctgov import MappedRecord, RecordError, comparable, map_record
+from trials.interop.ctgov import MappedRecord, RecordError, map_record
 
 from .studies import StudyNotEditable, require_permission, study_create, study_update
 
