@@ -18,6 +18,7 @@ from .base import (
 )
 from .clinic import BaselineMeasure, Site, StudyOrganisation, Withdrawal
 from .imports import CtgovImport
+from .references import Publication, RegistryIdentifier, RegulatoryMilestone, Source
 from .results import (
     ON_SCALE_STATISTICS,
     AdverseEvent,
@@ -30,10 +31,6 @@ from .results import (
 )
 from .study import (
     AccessionCounter,
-    Publication,
-    RegistryIdentifier,
-    RegulatoryMilestone,
-    Source,
     Study,
     StudyCondition,
     StudyCountry,
