@@ -13,6 +13,7 @@ from statsmodels.stats.proportion import proportion_confint
 
 from trials import choices as c
 from trials import models as m
+from trials.models.base import Localized
 from trials.models.results import RELATED_SCOPES
 
 from .figures import rounded
@@ -213,7 +214,9 @@ def product_key(cohort: m.Cohort) -> ProductKey:
         return " + ".join(sorted({value for value in values if value}))
 
     return ProductKey(
-        cell_type=joined(i.cell_type.name if i.cell_type else str(_("cell type not reported")) for i in products),
+        cell_type=joined(
+            Localized.tr(i.cell_type, "name") if i.cell_type else str(_("cell type not reported")) for i in products
+        ),
         route=joined(i.get_route_display() if i.route else str(_("route not reported")) for i in products),
         donor=joined(i.get_donor_display() if i.donor else str(_("donor not reported")) for i in products),
     )
