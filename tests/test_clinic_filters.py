@@ -136,9 +136,10 @@ def test_filter_value_matching_no_study_finds_none(client, clinic_registry, quer
     assert found(client, query) == set()
 
 
-@pytest.mark.parametrize("query", ["near=Xyzzyville", "near=95,10", "radius_km=0&near=Nanjing", "age=-1"])
-def test_the_api_answers_400_naming_the_parameter(client, clinic_registry, query):
-    response = client.get(f"/api/v1/studies/?{query}")
+@pytest.mark.parametrize("path", ["/api/v1/studies/", "/api/v1/outcomes/"])
+@pytest.mark.parametrize("query", ["near=Xyzzyville", "near=95,10", "radius_km=0&near=Nanjing", "age=-1", "near=50%25off"])
+def test_the_api_answers_400_naming_the_parameter(client, clinic_registry, query, path):
+    response = client.get(f"{path}?{query}")
 
     assert response.status_code == 400
     assert query.split("=")[0].split("&")[0] in response.content.decode()

@@ -82,9 +82,11 @@ class PlaceField(forms.CharField):
 
         place = parse_place(text)
         if place is None:
+            # As params, never spliced in: django-filter formats the message with them, and a "%" typed in
+            # the place would otherwise break that formatting.
             raise forms.ValidationError(
-                _("Unknown place “%(place)s”: give a city (e.g. Nanjing, or Cambridge, US) or latitude,longitude.")
-                % {"place": text}
+                _("Unknown place “%(place)s”: give a city (e.g. Nanjing, or Cambridge, US) or latitude,longitude."),
+                params={"place": text},
             )
         return place
 
